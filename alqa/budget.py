@@ -1,0 +1,75 @@
+"""The labeling budget, counted in questions, and its checks.
+
+Checks run before any data is tokenised or any model trained, so a typo in an override costs
+seconds, not a training round.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+
+class BudgetError(ValueError):
+    """An impossible budget; the message names the config key to change."""
+
+
+@dataclass(frozen=True)
+class Budget:
+    initial: int
+    per_round: int
+    quota: int
+    pool_subsample: int = 0
+
+    @classmethod
+    def from_config(cls, budget_cfg: Any) -> Budget:
+        values = {}
+        for key in ("initial", "per_round", "quota", "pool_subsample"):
+            raw = budget_cfg.get(key, 0 if key == "pool_subsample" else None)
+            if isinstance(raw, bool) or not isinstance(raw, int):
+                raise BudgetError(f"budget.{key} must be a whole number, got {raw!r}")
+            values[key] = raw
+        budget = cls(**values)
+        budget.validate()
+        return budget
+
+    def validate(self, pool_size: int | None = None) -> None:
+        """Raise :class:`BudgetError` naming the key when the budget cannot be spent."""
+        if self.initial < 1:
+            raise BudgetError(
+                f"budget.initial must be at least 1 (got {self.initial}): the first model "
+                "needs labeled questions to train on"
+            )
+        if self.per_round < 1:
+            raise BudgetError(f"budget.per_round must be at least 1, got {self.per_round}")
+        if self.quota < 0:
+            raise BudgetError(f"budget.quota must be 0 or more, got {self.quota}")
+        if self.pool_subsample < 0:
+            raise BudgetError(
+                f"budget.pool_subsample must be 0 (all) or more, got {self.pool_subsample}"
+            )
+        if 0 < self.pool_subsample < self.per_round:
+            raise BudgetError(
+                f"budget.pool_subsample ({self.pool_subsample}) is smaller than "
+                f"budget.per_round ({self.per_round}): a round could not fill its batch"
+            )
+        if pool_size is not None and self.initial + self.quota > pool_size:
+            raise BudgetError(
+                f"budget.initial + budget.quota = {self.initial} + {self.quota} = "
+                f"{self.initial + self.quota} questions, but the pool has only {pool_size}: "
+                "lower budget.quota or budget.initial, or raise dataset.pool_size"
+            )
+
+    @property
+    def num_query_rounds(self) -> int:
+        return math.ceil(self.quota / self.per_round)
+
+    def round_sizes(self) -> list[int]:
+        """Questions added per round: the initial set, then per_round, the last maybe smaller."""
+        sizes = [self.initial]
+        remaining = self.quota
+        while remaining > 0:
+            sizes.append(min(self.per_round, remaining))
+            remaining -= sizes[-1]
+        return sizes

@@ -1,0 +1,90 @@
+"""Running the model over tokenised windows: logits, MC-dropout passes and embeddings.
+
+Windows are processed in batches sorted by length and trimmed to the longest real window of
+the batch: on SQuAD most windows are far shorter than 384 tokens, so this roughly halves the
+work compared with always feeding padded windows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from alqa.features import TokenizedQA
+
+
+@dataclass
+class WindowOutputs:
+    """Outputs for a subset of windows, rows in the order of ``feature_indices``."""
+
+    feature_indices: np.ndarray  # [F] rows of the TokenizedQA
+    start_logits: torch.Tensor  # [F, L] (−inf beyond each batch's trimmed length)
+    end_logits: torch.Tensor  # [F, L]
+    cls_embeddings: torch.Tensor | None = None  # [F, H] last layer [CLS], when asked for
+
+
+def batch_inputs(
+    features: TokenizedQA, rows: np.ndarray, device: torch.device
+) -> dict[str, torch.Tensor]:
+    """Model inputs for the given windows, trimmed to their longest real length."""
+    index = torch.as_tensor(rows, dtype=torch.long)
+    length = int(features.lengths[index].max())
+    inputs = {
+        "input_ids": features.input_ids[index, :length].long(),
+        "attention_mask": features.attention_mask[index, :length].long(),
+    }
+    if features.token_type_ids is not None:
+        inputs["token_type_ids"] = features.token_type_ids[index, :length].long()
+    return {k: v.to(device, non_blocking=True) for k, v in inputs.items()}
+
+
+def autocast_context(device: torch.device, bf16: bool):
+    """bf16 autocast on GPUs that support it; a no-op elsewhere."""
+    enabled = bool(bf16) and device.type == "cuda" and torch.cuda.is_bf16_supported()
+    return torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=enabled)
+
+
+@torch.no_grad()
+def predict_windows(
+    model: torch.nn.Module,
+    features: TokenizedQA,
+    feature_indices: Sequence[int] | np.ndarray,
+    batch_size: int,
+    device: torch.device,
+    *,
+    dropout: bool = False,
+    with_embeddings: bool = False,
+    bf16: bool = True,
+    description: str = "score",
+) -> WindowOutputs:
+    """Start/end logits (and optionally [CLS] embeddings) of the given windows.
+
+    ``dropout=True`` keeps dropout active, which makes each call one Monte-Carlo pass.
+    """
+    rows = np.asarray(feature_indices, dtype=np.int64)
+    max_length = features.input_ids.shape[1]
+    start = torch.full((len(rows), max_length), float("-inf"), device=device)
+    end = torch.full((len(rows), max_length), float("-inf"), device=device)
+    embeddings = None
+    by_length = np.argsort(-features.lengths[torch.as_tensor(rows)].numpy(), kind="stable")
+    model.train(dropout)
+    for begin in tqdm(range(0, len(rows), batch_size), desc=description, leave=False):
+        positions = by_length[begin : begin + batch_size]
+        inputs = batch_inputs(features, rows[positions], device)
+        with autocast_context(device, bf16):
+            output = model(**inputs, output_hidden_states=with_embeddings)
+        length = inputs["input_ids"].shape[1]
+        where = torch.as_tensor(positions, device=device)
+        start[where, :length] = output.start_logits.float()
+        end[where, :length] = output.end_logits.float()
+        if with_embeddings:
+            cls = output.hidden_states[-1][:, 0].float()
+            if embeddings is None:
+                embeddings = torch.empty((len(rows), cls.shape[1]), device=device)
+            embeddings[where] = cls
+    model.eval()
+    return WindowOutputs(rows, start, end, embeddings)

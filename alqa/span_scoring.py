@@ -1,0 +1,208 @@
+"""Candidate answer spans and their probabilities, per question, vectorised with torch.
+
+This is Hugging Face's ``utils_qa.postprocess_qa_predictions`` without its Python loops:
+per window, the ``n_best`` start logits × ``n_best`` end logits give candidate spans (end ≥
+start, length ≤ ``max_answer_length``, both tokens inside the context); candidates of all
+windows of a question are pooled; the ``n_best`` best are kept and turned into a
+distribution with a log-sum-exp softmax over start+end logits, padding with −inf.
+
+One difference from HF, on purpose: a span is identified by its character offsets, and a span
+seen in two overlapping windows is kept once, with its best score. Without that, a confident
+answer in the overlap of two windows shows up as two near-equal "competing" spans and its
+margin collapses to ~0, the most common wrong margin in QA active-learning code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+NEG_INF = float("-inf")
+
+
+@dataclass
+class WindowCandidates:
+    """The ``n_best`` best spans of every window, best first; −inf / −1 where none."""
+
+    scores: torch.Tensor  # [F, n] start+end logit sum
+    start_token: torch.Tensor  # [F, n]
+    end_token: torch.Tensor  # [F, n]
+    start_char: torch.Tensor  # [F, n]
+    end_char: torch.Tensor  # [F, n]
+
+
+@dataclass
+class QuestionSpans:
+    """The ``n_best`` best distinct spans of every question, pooled over its windows.
+
+    ``feature_index`` says which window (row of the scored logits) the span's best score came
+    from, so later passes (MC dropout, gradient embeddings) can re-score the same spans.
+    """
+
+    scores: torch.Tensor  # [E, n] best first, −inf padding
+    log_probs: torch.Tensor  # [E, n] log softmax over the candidates, −inf padding
+    feature_index: torch.Tensor  # [E, n] row into the scored windows, −1 padding
+    start_token: torch.Tensor  # [E, n]
+    end_token: torch.Tensor  # [E, n]
+    start_char: torch.Tensor  # [E, n]
+    end_char: torch.Tensor  # [E, n]
+
+    @property
+    def has_span(self) -> torch.Tensor:
+        """[E] bool: the question has at least one valid candidate span."""
+        return torch.isfinite(self.scores[:, 0])
+
+    @property
+    def probs(self) -> torch.Tensor:
+        """[E, n] span probabilities (0 on padding)."""
+        return self.log_probs.exp()
+
+
+def window_candidates(
+    start_logits: torch.Tensor,
+    end_logits: torch.Tensor,
+    offsets: torch.Tensor,
+    n_best: int,
+    max_answer_length: int,
+    chunk_size: int = 4096,
+) -> WindowCandidates:
+    """Top ``n_best`` valid spans per window from [F, L] logits and [F, L, 2] offsets."""
+    parts = [
+        _window_candidates_chunk(
+            start_logits[i : i + chunk_size],
+            end_logits[i : i + chunk_size],
+            offsets[i : i + chunk_size],
+            n_best,
+            max_answer_length,
+        )
+        for i in range(0, start_logits.shape[0], chunk_size)
+    ]
+    if not parts:
+        empty = start_logits.new_empty((0, n_best))
+        long = torch.empty((0, n_best), dtype=torch.long, device=start_logits.device)
+        return WindowCandidates(empty, long, long, long, long)
+    return WindowCandidates(
+        *(torch.cat([getattr(p, f) for p in parts]) for f in WindowCandidates.__dataclass_fields__)
+    )
+
+
+def _window_candidates_chunk(
+    start_logits: torch.Tensor,
+    end_logits: torch.Tensor,
+    offsets: torch.Tensor,
+    n_best: int,
+    max_answer_length: int,
+) -> WindowCandidates:
+    offsets = offsets.to(start_logits.device).long()
+    in_context = offsets[..., 0] >= 0
+    start = start_logits.float().masked_fill(~in_context, NEG_INF)
+    end = end_logits.float().masked_fill(~in_context, NEG_INF)
+    k = min(n_best, start.shape[1])
+    top_start, top_start_idx = start.topk(k, dim=1)
+    top_end, top_end_idx = end.topk(k, dim=1)
+    pair = top_start[:, :, None] + top_end[:, None, :]  # [F, k, k]
+    length = top_end_idx[:, None, :] - top_start_idx[:, :, None] + 1
+    valid = (length >= 1) & (length <= max_answer_length) & torch.isfinite(pair)
+    pair = pair.masked_fill(~valid, NEG_INF).flatten(1)
+    scores, flat = pair.topk(k, dim=1)
+    start_token = top_start_idx.gather(1, flat // k)
+    end_token = top_end_idx.gather(1, flat % k)
+    found = torch.isfinite(scores)
+    start_char = offsets[..., 0].gather(1, start_token).masked_fill(~found, -1)
+    end_char = offsets[..., 1].gather(1, end_token).masked_fill(~found, -1)
+    if k < n_best:  # windows shorter than n_best tokens: pad to a fixed width
+        pad = n_best - k
+        scores = torch.nn.functional.pad(scores, (0, pad), value=NEG_INF)
+        start_token, end_token, start_char, end_char = (
+            torch.nn.functional.pad(t, (0, pad), value=-1)
+            for t in (start_token, end_token, start_char, end_char)
+        )
+    return WindowCandidates(scores, start_token, end_token, start_char, end_char)
+
+
+def pool_by_question(
+    candidates: WindowCandidates,
+    example_index: torch.Tensor,
+    num_examples: int,
+    n_best: int,
+) -> QuestionSpans:
+    """Pool window candidates per question, drop duplicate spans, keep the ``n_best`` best.
+
+    ``example_index[f]`` is the question (0..num_examples-1) of scored window ``f``. Questions
+    with no window get no candidate (all −inf), like questions whose windows have no valid span.
+    """
+    device = candidates.scores.device
+    example_index = example_index.to(device).long()
+    num_windows, width = candidates.scores.shape
+    counts = torch.bincount(example_index, minlength=num_examples)
+    max_windows = max(int(counts.max()) if num_windows else 1, 1)
+    order = torch.sort(example_index, stable=True).indices
+    sorted_examples = example_index[order]
+    first_of_example = torch.cumsum(counts, 0) - counts
+    slot = torch.arange(num_windows, device=device) - first_of_example[sorted_examples]
+
+    def scatter(values: torch.Tensor, fill: float) -> torch.Tensor:
+        out = values.new_full((num_examples, max_windows, width), fill)
+        out[sorted_examples, slot] = values[order]
+        return out.flatten(1)
+
+    scores = scatter(candidates.scores, NEG_INF)
+    start_char = scatter(candidates.start_char, -1)
+    end_char = scatter(candidates.end_char, -1)
+    start_token = scatter(candidates.start_token, -1)
+    end_token = scatter(candidates.end_token, -1)
+    window_rows = torch.arange(num_windows, device=device)[:, None].expand(-1, width)
+    feature_index = scatter(window_rows, -1)
+
+    # Keep each (start_char, end_char) once, at its best score: sort by score, then stably by
+    # span key, so the first of every run of equal keys is its best occurrence.
+    key = start_char * (int(end_char.max()) + 2 if end_char.numel() else 1) + end_char
+    key = torch.where(start_char >= 0, key, -1 - torch.arange(key.shape[1], device=device))
+    by_score = torch.sort(scores, dim=1, descending=True, stable=True).indices
+    by_key = torch.sort(key.gather(1, by_score), dim=1, stable=True).indices
+    merged = by_score.gather(1, by_key)
+    sorted_key = key.gather(1, merged)
+    duplicate = torch.zeros_like(sorted_key, dtype=torch.bool)
+    duplicate[:, 1:] = sorted_key[:, 1:] == sorted_key[:, :-1]
+    deduped = scores.gather(1, merged).masked_fill(duplicate, NEG_INF)
+    k = min(n_best, deduped.shape[1])
+    top_scores, top = deduped.topk(k, dim=1)
+    chosen = merged.gather(1, top)
+    found = torch.isfinite(top_scores)
+
+    def pick(values: torch.Tensor) -> torch.Tensor:
+        return values.gather(1, chosen).masked_fill(~found, -1)
+
+    log_norm = torch.logsumexp(top_scores, dim=1, keepdim=True)
+    log_probs = torch.where(found, top_scores - log_norm, torch.full_like(top_scores, NEG_INF))
+    return QuestionSpans(
+        scores=top_scores,
+        log_probs=log_probs,
+        feature_index=pick(feature_index),
+        start_token=pick(start_token),
+        end_token=pick(end_token),
+        start_char=pick(start_char),
+        end_char=pick(end_char),
+    )
+
+
+def question_spans(
+    start_logits: torch.Tensor,
+    end_logits: torch.Tensor,
+    offsets: torch.Tensor,
+    example_index: torch.Tensor,
+    num_examples: int,
+    n_best: int,
+    max_answer_length: int,
+) -> QuestionSpans:
+    """Window logits → pooled, deduplicated, normalised candidate spans per question."""
+    candidates = window_candidates(start_logits, end_logits, offsets, n_best, max_answer_length)
+    return pool_by_question(candidates, example_index, num_examples, n_best)
+
+
+def best_answers(spans: QuestionSpans, contexts: list[str]) -> list[str]:
+    """Text of each question's best span ("" when it has none), for EM/F1."""
+    starts = spans.start_char[:, 0].tolist()
+    ends = spans.end_char[:, 0].tolist()
+    return [c[s:e] if s >= 0 else "" for c, s, e in zip(contexts, starts, ends)]

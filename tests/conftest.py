@@ -1,0 +1,64 @@
+"""Shared fixtures: tiny SQuAD-layout data written by the tests themselves."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+WORDS = (
+    "river castle engine harbor meadow violin planet lantern copper forest garden bridge "
+    "island museum thunder pepper canyon marble glacier orchard falcon velvet compass"
+).split()
+NAMES = ["Alice", "Bruno", "Chandra", "Dmitri", "Elena", "Farid", "Greta", "Hiro", "Ines", "Jonas"]
+CITIES = ["Lisbon", "Nairobi", "Osaka", "Quito", "Tallinn", "Hanoi", "Perth", "Bergen"]
+
+
+def make_squad(num_paragraphs: int, seed: int, long_context: bool = False) -> dict:
+    """Synthetic SQuAD v1.1 JSON: every answer is really at its answer_start."""
+    rng = random.Random(seed)
+    data = []
+    for p in range(num_paragraphs):
+        name, city = rng.choice(NAMES), rng.choice(CITIES)
+        year = str(rng.randint(1800, 2020))
+        filler = " ".join(
+            rng.choice(WORDS) for _ in range(rng.randint(5, 15 if not long_context else 120))
+        )
+        topic = rng.choice(WORDS)
+        context = (
+            f"{name} was born in {city} in {year}. {filler.capitalize()}. "
+            f"{name} studied the {topic}."
+        )
+        qas = []
+        for q, (question, answer) in enumerate(
+            [
+                (f"Where was {name} born?", city),
+                (f"When was {name} born?", year),
+                (f"Who studied the {topic}?", name),
+            ]
+        ):
+            start = context.index(answer)
+            qas.append(
+                {
+                    "id": f"p{p}_q{q}",
+                    "question": question,
+                    "answers": [{"text": answer, "answer_start": start}],
+                }
+            )
+        data.append(
+            {"title": f"article_{p // 3}", "paragraphs": [{"context": context, "qas": qas}]}
+        )
+    return {"version": "1.1", "data": data}
+
+
+@pytest.fixture(scope="session")
+def tiny_data(tmp_path_factory) -> dict[str, Path]:
+    """A 60-question pool and a 15-question eval set, as SQuAD JSON files."""
+    folder = tmp_path_factory.mktemp("data")
+    train, dev = folder / "train.json", folder / "dev.json"
+    train.write_text(json.dumps(make_squad(20, seed=1, long_context=True)))
+    dev.write_text(json.dumps(make_squad(5, seed=2)))
+    return {"train": train, "eval": dev}
