@@ -6,10 +6,13 @@ start, length ≤ ``max_answer_length``, both tokens inside the context); candid
 windows of a question are pooled; the ``n_best`` best are kept and turned into a
 distribution with a log-sum-exp softmax over start+end logits, padding with −inf.
 
-One difference from HF, on purpose: a span is identified by its character offsets, and a span
-seen in two overlapping windows is kept once, with its best score. Without that, a confident
-answer in the overlap of two windows shows up as two near-equal "competing" spans and its
-margin collapses to ~0, the most common wrong margin in QA active-learning code.
+Two differences from HF, on purpose. (1) The n-best starts and ends are taken among context
+tokens only; HF takes them among all tokens and then discards question tokens, so a window
+whose question tokens score high ends up with fewer than n-best candidates. (2) A span is
+identified by its character offsets, and a span seen in two overlapping windows is kept once,
+with its best score. Without that, a confident answer in the overlap of two windows shows up
+as two near-equal "competing" spans and its margin collapses to ~0, the most common wrong
+margin in QA active-learning code.
 """
 
 from __future__ import annotations

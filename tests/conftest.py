@@ -62,3 +62,34 @@ def tiny_data(tmp_path_factory) -> dict[str, Path]:
     train.write_text(json.dumps(make_squad(20, seed=1, long_context=True)))
     dev.write_text(json.dumps(make_squad(5, seed=2)))
     return {"train": train, "eval": dev}
+
+
+def compose(overrides: list[str]):
+    """The composed alqa config for these overrides (as `python main.py <overrides>` sees it)."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+
+    with initialize_config_dir(config_dir=str(REPO_ROOT / "conf"), version_base="1.3"):
+        return hydra_compose(config_name="config", overrides=overrides)
+
+
+def tiny_overrides(data: dict[str, Path], *extra: str) -> list[str]:
+    """A 3-round run of the random-weight tiny model on the tiny data, no logger."""
+    return [
+        "model=tiny",
+        "logger=none",
+        f"dataset.train_file={data['train']}",
+        f"dataset.eval_file={data['eval']}",
+        "budget.initial=10",
+        "budget.per_round=5",
+        "budget.quota=10",
+        *extra,
+    ]
+
+
+def run_tiny(data: dict[str, Path], run_dir: Path, *extra: str, logger=None) -> dict:
+    """Run the AL loop in-process (no subprocess start-up cost) and return results.json."""
+    from alqa.loop import ActiveLearningRun
+
+    cfg = compose(tiny_overrides(data, *extra))
+    return ActiveLearningRun(cfg, run_dir, logger).run()

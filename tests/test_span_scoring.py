@@ -1,0 +1,198 @@
+"""Span scoring and the uncertainty strategies, by their picks on hand-built logits."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from alqa import uncertainty
+from alqa.span_scoring import best_answers, question_spans
+from alqa.strategies import Entropy, LeastConfidence, Margin, QueryContext, RandomSampling
+
+NEG = -1e4  # a logit low enough to be irrelevant, but finite
+
+
+def offsets_for(length: int, context_from: int, context_to: int) -> torch.Tensor:
+    """Offsets of a window whose tokens context_from..context_to-1 are context (3 chars each)."""
+    offsets = torch.full((length, 2), -1, dtype=torch.long)
+    for t in range(context_from, context_to):
+        offsets[t, 0], offsets[t, 1] = 3 * t, 3 * t + 2
+    return offsets
+
+
+def window(length: int, starts: dict[int, float], ends: dict[int, float]):
+    start, end = torch.full((length,), NEG), torch.full((length,), NEG)
+    for t, v in starts.items():
+        start[t] = v
+    for t, v in ends.items():
+        end[t] = v
+    return start, end
+
+
+def context_with(spans) -> QueryContext:
+    context = QueryContext(
+        candidates=np.arange(spans.scores.shape[0]), labeled=np.array([], dtype=np.int64),
+        rng=np.random.default_rng(0), round=1,
+    )
+    context._cache["spans"] = spans
+    return context
+
+
+def score_questions(windows, example_index, num_examples, n_best=5, max_answer_length=30):
+    start = torch.stack([w[0] for w in windows])
+    end = torch.stack([w[1] for w in windows])
+    offsets = torch.stack([w[2] for w in windows])
+    return question_spans(start, end, offsets, torch.tensor(example_index), num_examples,
+                          n_best, max_answer_length)
+
+
+def test_probabilities_are_softmax_of_start_plus_end_over_the_candidates():
+    s, e = window(10, {2: 2.0, 4: 1.0}, {3: 1.0, 5: 0.0})
+    spans = score_questions([(s, e, offsets_for(10, 2, 9))], [0], 1)
+    # candidates: (2,3)=3, (2,5)=2, (4,5)=1; (4,3) is invalid (end < start)
+    logits = torch.tensor([3.0, 2.0, 1.0])
+    expected = torch.softmax(logits, 0)
+    assert torch.allclose(spans.probs[0, :3], expected, atol=1e-6)
+    assert spans.probs[0, 3:].sum() == 0
+    assert spans.start_char[0, :3].tolist() == [6, 6, 12]
+    assert spans.end_char[0, :3].tolist() == [11, 17, 17]
+
+
+def test_spans_outside_context_or_too_long_are_not_candidates():
+    # the question token 1 has the highest start logit, but it is not context
+    s, e = window(12, {1: 9.0, 2: 1.0}, {3: 1.0, 10: 8.0})
+    spans = score_questions([(s, e, offsets_for(12, 2, 11))], [0], 1, max_answer_length=4)
+    # (1, 10) would score 17 but token 1 is not context; (2, 10) is 9 tokens long
+    assert (spans.start_token[0, 0], spans.end_token[0, 0]) == (2, 3)
+    valid = torch.isfinite(spans.scores[0])
+    starts, ends = spans.start_token[0][valid], spans.end_token[0][valid]
+    assert (starts >= 2).all() and (ends <= 10).all()
+    assert ((ends - starts + 1) <= 4).all() and (ends >= starts).all()
+
+
+def test_margin_picks_the_smallest_gap_not_the_largest():
+    confident = window(8, {2: 5.0, 3: 0.0}, {2: 5.0, 3: 0.0})  # one span dominates
+    ambiguous = window(8, {2: 1.0, 4: 1.0}, {4: 1.0, 5: 0.9})  # two near-equal spans
+    windows = [(*confident, offsets_for(8, 2, 7)), (*ambiguous, offsets_for(8, 2, 7))]
+    spans = score_questions(windows, [0, 1], 2)
+    picks = Margin().query(context_with(spans), 1)
+    assert picks.tolist() == [1]
+    top2 = spans.probs.topk(2, dim=1).values
+    gaps = (top2[:, 0] - top2[:, 1]).tolist()
+    assert gaps[1] < gaps[0]
+
+
+def test_a_question_with_windows_in_two_places_is_scored_once_from_both():
+    # question 0: window A is sure of span X, window B is sure of span Y (different chars)
+    # question 1: one window, sure of one span. Pooled, question 0 is the uncertain one.
+    a = (*window(8, {2: 4.0}, {3: 4.0}), offsets_for(8, 2, 7))
+    b_offsets = offsets_for(8, 2, 7) + 30  # B covers a later part of the context
+    b_offsets[offsets_for(8, 2, 7) < 0] = -1
+    b = (*window(8, {4: 4.0}, {5: 4.0}), b_offsets)
+    c = (*window(8, {2: 4.0}, {3: 4.0}), offsets_for(8, 2, 7))
+    spans = score_questions([a, b, c], [0, 0, 1], 2)
+    assert spans.scores.shape[0] == 2, "one row per question, not per window"
+    assert spans.feature_index[0, :2].sort().values.tolist() == [0, 1]
+    # both windows' best spans are the two top candidates of question 0, equally likely
+    assert float(spans.probs[0, 0]) == pytest.approx(float(spans.probs[0, 1]), rel=1e-5)
+    assert Entropy().query(context_with(spans), 1).tolist() == [0]
+    assert LeastConfidence().query(context_with(spans), 1).tolist() == [0]
+    assert Margin().query(context_with(spans), 1).tolist() == [0]
+
+
+def test_the_same_span_seen_in_two_overlapping_windows_counts_once():
+    # the same characters (span 6..11) are the best span in both windows of question 0:
+    # counted twice, its "competitor" would be itself and the margin would collapse to 0.
+    a = (*window(8, {2: 5.0, 3: 0.0}, {3: 5.0, 4: 0.0}), offsets_for(8, 2, 7))
+    shifted = torch.full((8, 2), -1, dtype=torch.long)
+    shifted[1:7] = offsets_for(8, 2, 7)[2:8].clone()  # same chars, different token positions
+    shifted[7] = torch.tensor([21, 23])
+    shifted[:1] = -1
+    b = (*window(8, {1: 4.9, 2: 0.0}, {2: 4.9, 3: 0.0}), shifted)
+    spans = score_questions([a, b], [0, 0], 1)
+    keys = list(zip(spans.start_char[0].tolist(), spans.end_char[0].tolist()))
+    valid_keys = [k for k in keys if k[0] >= 0]
+    assert len(valid_keys) == len(set(valid_keys)), "a span appears twice"
+    assert keys[0] == (6, 11)
+    assert spans.feature_index[0, 0] == 0  # its best score (5+5) came from window 0
+    top2 = spans.probs[0].topk(2).values
+    assert top2[0] - top2[1] > 0.9
+
+
+def test_no_valid_span_is_most_uncertain_for_every_measure():
+    ok = (*window(8, {2: 1.0, 3: 0.9}, {3: 1.0, 4: 0.9}), offsets_for(8, 2, 7))
+    # build a question with no context token at all: certainly no valid span
+    empty = (*window(8, {2: 1.0}, {2: 1.0}), torch.full((8, 2), -1, dtype=torch.long))
+    spans = score_questions([ok, empty], [0, 1], 2)
+    assert not bool(spans.has_span[1])
+    for measure in (uncertainty.least_confidence, uncertainty.margin, uncertainty.entropy):
+        assert math.isinf(float(measure(spans.probs)[1]))
+    for strategy in (LeastConfidence(), Margin(), Entropy()):
+        assert strategy.query(context_with(spans), 1).tolist() == [1]
+    assert best_answers(spans, ["x" * 40, "y" * 40])[1] == ""
+
+
+def test_entropy_and_least_confidence_rank_by_their_own_definition():
+    # q0: [0.5, 0.5] -> LC 0.5, H = ln 2 ; q1: [0.6, 0.1 x 4] -> LC 0.4, H higher
+    probs = torch.tensor([[0.5, 0.5, 0, 0, 0], [0.6, 0.1, 0.1, 0.1, 0.1]])
+    assert uncertainty.least_confidence(probs).argmax() == 0
+    assert uncertainty.entropy(probs).argmax() == 1
+    assert float(uncertainty.entropy(probs)[0]) == pytest.approx(math.log(2))
+    assert float(uncertainty.margin(probs)[0]) == pytest.approx(0.0)
+
+
+def reference_postprocess(start, end, offsets, n_best, max_answer_length):
+    """HF utils_qa-style Python loops, for one question's windows, with alqa's two changes:
+    n-best starts/ends are taken among context tokens, and spans are deduplicated by chars."""
+    best = {}
+    for s_logits, e_logits, offs in zip(start, end, offsets):
+        in_context = offs[:, 0] >= 0
+        s_idx = np.argsort(np.where(in_context, s_logits, -np.inf))[-1 : -n_best - 1 : -1]
+        e_idx = np.argsort(np.where(in_context, e_logits, -np.inf))[-1 : -n_best - 1 : -1]
+        for i in s_idx:
+            for j in e_idx:
+                if offs[i][0] < 0 or offs[j][0] < 0 or j < i or j - i + 1 > max_answer_length:
+                    continue
+                key = (int(offs[i][0]), int(offs[j][1]))
+                score = float(s_logits[i] + e_logits[j])
+                best[key] = max(best.get(key, -np.inf), score)
+    ranked = sorted(best.items(), key=lambda kv: -kv[1])[:n_best]
+    scores = np.array([v for _, v in ranked])
+    probs = np.exp(scores - scores.max())
+    return [k for k, _ in ranked], probs / probs.sum()
+
+
+def test_matches_a_python_loop_reference_on_random_logits():
+    generator = torch.Generator().manual_seed(0)
+    num_windows, length = 12, 40
+    start = torch.randn(num_windows, length, generator=generator)
+    end = torch.randn(num_windows, length, generator=generator)
+    offsets = torch.stack([offsets_for(length, 5, 38) + (w % 3) * 30 for w in range(num_windows)])
+    offsets[offsets < 30 * 0] = -1
+    offsets[:, :5] = -1
+    offsets[:, 38:] = -1
+    example_index = torch.tensor([0, 0, 0, 1, 2, 2, 3, 4, 4, 4, 5, 5])
+    spans = question_spans(start, end, offsets, example_index, 6, n_best=7, max_answer_length=6)
+    for q in range(6):
+        rows = (example_index == q).nonzero().flatten()
+        keys, probs = reference_postprocess(
+            start[rows].numpy(), end[rows].numpy(), offsets[rows].numpy(), 7, 6
+        )
+        got = list(zip(spans.start_char[q].tolist(), spans.end_char[q].tolist()))[: len(keys)]
+        assert got == keys
+        assert np.allclose(spans.probs[q, : len(keys)].numpy(), probs, atol=1e-5)
+
+
+def test_random_sampling_is_seeded_and_draws_from_candidates_only():
+    candidates = np.array([3, 5, 8, 13, 21, 34])
+    picks = [
+        RandomSampling().query(
+            QueryContext(candidates, np.array([0]), np.random.default_rng(7), 1), 3
+        ).tolist()
+        for _ in range(2)
+    ]
+    assert picks[0] == picks[1]
+    assert set(picks[0]) <= set(candidates.tolist()) and len(set(picks[0])) == 3
