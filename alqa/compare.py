@@ -41,14 +41,18 @@ _T975 = (
 )  # fmt: skip
 
 # Config keys that vary between runs without being an experimental condition: per-run
-# bookkeeping (seeds, output locations, logging) would otherwise split every run into its
-# own group during auto-detection.
-_EXCLUDED_PREFIXES = ("hydra.", "wandb.")
+# bookkeeping (seeds, output locations, logging such as logger.name=<strategy>-seed<seed>)
+# would otherwise split every run into its own group during auto-detection.
+_EXCLUDED_PREFIXES = ("hydra.", "logger.", "wandb.")
 _EXCLUDED_LEAVES = frozenset({"seed", "output_dir", "out_dir", "run_dir", "save_dir"})
 
 
 class CompareError(Exception):
     """A user-facing problem with the inputs (reported with exit code 2, no traceback)."""
+
+
+class NoRoundsYet(CompareError):
+    """A results.json of a run that has not completed a round: nothing to compare yet."""
 
 
 class _Unset:
@@ -157,8 +161,10 @@ def load_run(path: str | Path) -> Run:
     except KeyError:
         raise CompareError(f"{path}: config has no strategy.name; {expected}") from None
     rounds = data.get("rounds")
-    if not isinstance(rounds, list) or not rounds:
-        raise CompareError(f"{path}: missing or empty 'rounds'; {expected}")
+    if not isinstance(rounds, list):
+        raise CompareError(f"{path}: missing or non-list 'rounds'; {expected}")
+    if not rounds:
+        raise NoRoundsYet(f"{path}: no rounds yet (run just started?); skipped")
     for i, record in enumerate(rounds):
         if not isinstance(record, dict):
             raise CompareError(f"{path}: rounds[{i}] is not an object; {expected}")
@@ -180,6 +186,23 @@ def load_run(path: str | Path) -> Run:
         if isinstance(planned, int) and not isinstance(planned, bool)
         else None,
     )
+
+
+def load_runs(files: Sequence[Path]) -> list[Run]:
+    """Load every file; runs without a single round yet (a sweep in progress) are skipped with
+    a warning instead of failing the whole comparison."""
+    runs = []
+    for path in files:
+        try:
+            runs.append(load_run(path))
+        except NoRoundsYet as exc:
+            print(f"alqa-compare: warning: {exc}", file=sys.stderr)
+    if not runs:
+        raise CompareError(
+            f"none of the {len(files)} results.json file(s) has a completed round yet; "
+            "expected at least one run with a non-empty 'rounds' list"
+        )
+    return runs
 
 
 # --------------------------------------------------------------------------- grouping
@@ -219,26 +242,35 @@ def _auto_candidate(key: str) -> bool:
 def detect_swept_keys(configs: Sequence[Mapping[str, Any]]) -> list[str]:
     """Config keys whose value differs between runs, i.e. the axes of a sweep.
 
-    Seeds, ``hydra.*``, ``wandb.*``, output locations and lists are never sweep axes. Keys
-    under ``strategy.`` are strategy-specific hyperparameters that naturally differ between
-    strategies, so they only count when they differ among runs of the *same* strategy;
-    any other key counts when it differs anywhere (including present vs absent), so that a
-    strategy run with a different model or dataset is never silently pooled or compared.
+    Seeds, ``hydra.*``, ``logger.*``, ``wandb.*``, output locations and lists are never sweep
+    axes. A key that only follows keys already chosen (``model.name_or_path`` and the model's
+    learning rate once ``model.name`` is swept) is dropped, so labels name each axis once;
+    ``*.name`` keys and shallow keys are preferred. Keys under ``strategy.`` are strategy
+    hyperparameters that naturally differ between strategies, so they only count when they
+    split runs of the *same* strategy. Any other key counts wherever it differs (including
+    present vs absent), so a strategy run with another model or dataset than its random
+    baseline is never silently pooled or compared as if equal.
     """
     flats = [flatten_config(c) for c in configs]
-    names = [strategy_name(c) for c in configs]
-    keys = sorted({k for flat in flats for k in flat if _auto_candidate(k)})
-    swept = []
-    for key in keys:
-        if key.startswith("strategy."):
-            per_strategy: dict[str, set[Any]] = defaultdict(set)
-            for name, flat in zip(names, flats, strict=True):
-                per_strategy[name].add(flat.get(key, UNSET))
-            if any(len(values) > 1 for values in per_strategy.values()):
-                swept.append(key)
-        elif len({flat.get(key, UNSET) for flat in flats}) > 1:
-            swept.append(key)
-    return swept
+    candidates = sorted(
+        {k for flat in flats for k in flat if _auto_candidate(k)},
+        key=lambda k: (not k.endswith(".name"), k.count("."), k),
+    )
+    general = [k for k in candidates if not k.startswith("strategy.")]
+    specific = [k for k in candidates if k.startswith("strategy.")]
+
+    def refine(blocks: list[tuple[Any, ...]], keys: list[str], kept: list[str]) -> list[tuple]:
+        for key in keys:
+            finer = [b + (flat.get(key, UNSET),) for b, flat in zip(blocks, flats, strict=True)]
+            if len(set(finer)) > len(set(blocks)):
+                kept.append(key)
+                blocks = finer
+        return blocks
+
+    kept: list[str] = []
+    blocks = refine([() for _ in flats], general, kept)
+    refine([(strategy_name(c), *b) for c, b in zip(configs, blocks, strict=True)], specific, kept)
+    return sorted(kept)
 
 
 def _fmt_value(value: Any) -> str:
@@ -255,7 +287,11 @@ class Group:
 
     @property
     def label(self) -> str:
-        parts = [self.strategy] + [f"{k}={_fmt_value(v)}" for k, v in self.key_values.items()]
+        """``strategy | key=value | ...``; another strategy's hyperparameters are left out."""
+        parts = [self.strategy]
+        for key, value in self.key_values.items():
+            if not (value is UNSET and key.startswith("strategy.")):
+                parts.append(f"{key}={_fmt_value(value)}")
         return " | ".join(parts)
 
     @property
@@ -518,6 +554,10 @@ def plot_learning_curves(groups: Sequence[Group], out_dir: Path, metric: str = "
     FigureCanvasAgg(fig)  # Agg, without touching pyplot's global backend
     axes = fig.subplots(1, len(metrics), sharex=True)
 
+    def legend_label(group: Group, label: str) -> str:
+        early = sum(r.stopped_early for r in group.runs)
+        return f"{label} ({early}/{len(group.runs)} stopped early)" if early else label
+
     def draw(ax: Any, curve: MeanCurve, label: str, style: dict[str, Any], band: str) -> None:
         ax.plot(curve.n_labeled, curve.mean, label=label, **style)
         has_ci = np.isfinite(curve.ci)
@@ -538,9 +578,9 @@ def plot_learning_curves(groups: Sequence[Group], out_dir: Path, metric: str = "
         for i, group in enumerate(others):
             color = cmap(i % cmap.N)
             style = {"color": color, "marker": "o", "markersize": 3, "linewidth": 1.5}
-            draw(ax, mean_curve(group.runs, m), group.label, style, color)
+            draw(ax, mean_curve(group.runs, m), legend_label(group, group.label), style, color)
         for j, group in enumerate(randoms):
-            label = "random (reference)" + group.label[len(RANDOM) :]
+            label = legend_label(group, "random (reference)" + group.label[len(RANDOM) :])
             style = {
                 "color": "black",
                 "linestyle": dashes[j % len(dashes)],
@@ -590,7 +630,8 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="KEY",
         help="dotted config keys to group by besides strategy.name (default: auto-detect the "
-        "swept keys; give the flag with no keys to group by strategy only)",
+        "swept keys; give the flag with no keys to group by strategy only; put it after the "
+        "paths, or end its keys with --)",
     )
     parser.add_argument(
         "--metric",
@@ -610,7 +651,7 @@ def main(argv: list[str] | None = None) -> int:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
     try:
         files = find_result_files(args.paths)
-        runs = [load_run(f) for f in files]
+        runs = load_runs(files)
         if args.group_by is None:
             keys = detect_swept_keys([r.config for r in runs])
         else:

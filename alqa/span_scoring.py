@@ -97,23 +97,22 @@ def _window_candidates_chunk(
     n_best: int,
     max_answer_length: int,
 ) -> WindowCandidates:
-    offsets = offsets.to(start_logits.device).long()
+    offsets = offsets.to(start_logits.device)
     in_context = offsets[..., 0] >= 0
     start = start_logits.float().masked_fill(~in_context, NEG_INF)
     end = end_logits.float().masked_fill(~in_context, NEG_INF)
     k = min(n_best, start.shape[1])
     top_start, top_start_idx = start.topk(k, dim=1)
     top_end, top_end_idx = end.topk(k, dim=1)
-    pair = top_start[:, :, None] + top_end[:, None, :]  # [F, k, k]
+    pair = top_start[:, :, None] + top_end[:, None, :]  # [F, k, k]; −inf if either is −inf
     length = top_end_idx[:, None, :] - top_start_idx[:, :, None] + 1
-    valid = (length >= 1) & (length <= max_answer_length) & torch.isfinite(pair)
-    pair = pair.masked_fill(~valid, NEG_INF).flatten(1)
+    pair = pair.masked_fill((length < 1) | (length > max_answer_length), NEG_INF).flatten(1)
     scores, flat = pair.topk(k, dim=1)
     start_token = top_start_idx.gather(1, flat // k)
     end_token = top_end_idx.gather(1, flat % k)
     found = torch.isfinite(scores)
-    start_char = offsets[..., 0].gather(1, start_token).masked_fill(~found, -1)
-    end_char = offsets[..., 1].gather(1, end_token).masked_fill(~found, -1)
+    start_char = offsets[..., 0].gather(1, start_token).long().masked_fill(~found, -1)
+    end_char = offsets[..., 1].gather(1, end_token).long().masked_fill(~found, -1)
     if k < n_best:  # windows shorter than n_best tokens: pad to a fixed width
         pad = n_best - k
         scores = torch.nn.functional.pad(scores, (0, pad), value=NEG_INF)

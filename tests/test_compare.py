@@ -109,7 +109,7 @@ def _config(strategy: str, seed: int, per_round: int = 100, **extra: object) -> 
         "budget": {"initial": 100, "per_round": per_round, "quota": 200},
         "output_dir": f"/runs/{strategy}/{seed}/{per_round}",  # differs per run, never a sweep
         "hydra": {"job": {"num": seed}},
-        "tags": [strategy, str(seed)],
+        "logger": {"name": f"{strategy}-seed{seed}", "tags": [strategy]},  # as conf/logger
         **extra,
     }
 
@@ -121,7 +121,7 @@ def write_run(
     em: list[float],
     n_labeled: list[int] | None = None,
     finished: bool = True,
-    planned_rounds: int = 3,
+    planned_rounds: int | None = 3,
 ) -> Path:
     """Write a results.json like an alqa run does (stored AUBCs deliberately wrong)."""
     n_labeled = n_labeled or BUDGET[: len(f1)]
@@ -146,8 +146,9 @@ def write_run(
         "aubc_em": -1.0,
         "aubc_f1": -1.0,
         "finished": finished,
-        "planned_rounds": planned_rounds,
     }
+    if planned_rounds is not None:
+        data["planned_rounds"] = planned_rounds
     path = run_dir / "results.json"
     path.write_text(json.dumps(data))
     return path
@@ -271,7 +272,10 @@ def test_one_seed_has_empty_ci(tmp_path: Path) -> None:
 def test_stopped_early_run_is_noted_and_aubc_recomputed(tmp_path: Path) -> None:
     runs = tmp_path / "runs"
     write_run(runs / "0", _config("margin", 0), [50, 70, 80], [40, 60, 70])
-    write_run(runs / "1", _config("margin", 1), [60, 90], [50, 80], finished=False)
+    # Unfinished, no planned_rounds recorded: the finished flag alone marks it.
+    write_run(
+        runs / "1", _config("margin", 1), [60, 90], [50, 80], finished=False, planned_rounds=None
+    )
     write_run(runs / "2", _config("random", 0), [40, 50, 60], [30, 40, 50])
     out = tmp_path / "out"
     assert main([str(runs), "--out", str(out)]) == 0
@@ -407,7 +411,7 @@ def test_malformed_results_json_exits_2_naming_the_file(
     "payload",
     [
         [1, 2, 3],
-        {"config": {"strategy": {"name": "margin"}}, "rounds": []},
+        {"config": {"strategy": {"name": "margin"}}, "rounds": "none"},
         {"config": {"seed": 0}, "rounds": [{"n_labeled": 100, "f1": 1.0, "em": 1.0}]},
         {"config": {"strategy": {"name": "margin"}}, "rounds": [{"n_labeled": 100, "f1": 1.0}]},
     ],
@@ -444,3 +448,90 @@ def test_ci_half_width_for_three_seeds(tmp_path: Path) -> None:
     sd = math.sqrt(sum((f - mean) ** 2 for f in finals) / 2)
     assert float(row["final_f1_mean"]) == pytest.approx(mean, abs=1e-4)
     assert float(row["final_f1_ci"]) == pytest.approx(4.303 * sd / math.sqrt(3), rel=1e-3)
+
+
+@pytest.mark.usefixtures("no_plots")
+def test_runs_without_rounds_are_skipped_with_a_warning(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_run(tmp_path / "r" / "0", _config("margin", 0), [50, 70, 80], [40, 60, 70])
+    empty = write_run(tmp_path / "r" / "1", _config("margin", 1), [], [], finished=False)
+    assert main([str(tmp_path / "r"), "--out", str(tmp_path / "o")]) == 0
+    assert str(empty) in capsys.readouterr().err
+    assert read_csv(tmp_path / "o" / "comparison.csv")["margin"]["n_seeds"] == "1"
+
+    only_empty = tmp_path / "only_empty"
+    write_run(only_empty / "0", _config("margin", 0), [], [], finished=False)
+    assert main([str(only_empty), "--out", str(tmp_path / "o2")]) == 2
+
+
+def _model_config(strategy: str, seed: int, model: str, **strategy_extra: object) -> dict:
+    config = _config(strategy, seed)
+    config["strategy"].update(strategy_extra)
+    lr = {"minilm": 3e-4, "bert": 5e-5}[model]
+    config["model"] = {"name": model, "name_or_path": f"hub/{model}", "learning_rate": lr}
+    config["train"] = {"learning_rate": lr, "device": "auto"}
+    return config
+
+
+@pytest.mark.usefixtures("no_plots")
+def test_keys_that_follow_a_swept_key_are_not_separate_axes(tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    job = 0
+    for model in ("minilm", "bert"):
+        for strategy in ("margin", "random"):
+            for seed in (0, 1):
+                # strategy._target_-like keys differ between strategies only: not an axis.
+                extra = {"temperature": 1.0} if strategy == "margin" else {}
+                config = _model_config(strategy, seed, model, **extra)
+                write_run(runs / str(job), config, [50, 60, 70], [40, 50, 60])
+                job += 1
+    out = tmp_path / "out"
+    assert main([str(runs), "--out", str(out)]) == 0
+    rows = read_csv(out / "comparison.csv")
+    assert set(rows) == {
+        "margin | model.name=bert",
+        "margin | model.name=minilm",
+        "random | model.name=bert",
+        "random | model.name=minilm",
+    }
+    assert all(row["n_seeds"] == "2" for row in rows.values())
+    assert rows["margin | model.name=bert"]["random_reference"] == "random | model.name=bert"
+
+
+@pytest.mark.usefixtures("no_plots")
+def test_strategy_hyperparameter_swept_within_a_strategy_is_an_axis(tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    for i, temperature in enumerate((0.5, 2.0)):
+        config = _model_config("margin", 0, "minilm", temperature=temperature)
+        write_run(runs / str(i), config, [50, 60, 70], [40, 50, 60])
+    write_run(runs / "9", _model_config("random", 0, "minilm"), [40, 50, 60], [30, 40, 50])
+    out = tmp_path / "out"
+    assert main([str(runs), "--out", str(out)]) == 0
+    rows = read_csv(out / "comparison.csv")
+    assert set(rows) == {
+        "margin | strategy.temperature=0.5",
+        "margin | strategy.temperature=2.0",
+        "random",  # temperature is margin's hyperparameter, not random's
+    }
+    # random has no temperature, yet it is the exact baseline (strategy keys are not matched)
+    assert rows["margin | strategy.temperature=0.5"]["note"] == ""
+    # random's final 60 at 300 labels; margin reaches 60 at its 200-label round -> 100 saved
+    assert float(rows["margin | strategy.temperature=0.5"]["label_savings_f1"]) == pytest.approx(
+        100.0
+    )
+
+
+@pytest.mark.usefixtures("no_plots")
+def test_random_baseline_fallback_is_noted(tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    write_run(runs / "0", _model_config("margin", 0, "bert"), [50, 60, 70], [40, 50, 60])
+    write_run(runs / "1", _model_config("margin", 0, "minilm"), [50, 60, 70], [40, 50, 60])
+    write_run(runs / "2", _model_config("random", 0, "minilm"), [40, 50, 60], [30, 40, 50])
+    out = tmp_path / "out"
+    assert main([str(runs), "--out", str(out)]) == 0
+    rows = read_csv(out / "comparison.csv")
+    bert = rows["margin | model.name=bert"]
+    assert bert["random_reference"] == "random | model.name=minilm"
+    assert "differs in model.name" in bert["note"]
+    assert rows["margin | model.name=minilm"]["note"] == ""
