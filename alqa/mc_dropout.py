@@ -1,0 +1,101 @@
+"""Monte-Carlo dropout passes over the pool, scored on a fixed set of candidate spans.
+
+Every MC strategy needs the same thing: for each candidate question, a distribution over its
+candidate spans in each of T passes with dropout on (Gal & Ghahramani 2016). The candidate set
+is the deterministic pass's n-best (``QueryContext.spans()``), identified by character offsets
+and re-scored in every pass from that pass's logits at the same window and tokens. A fixed
+support is what makes passes comparable: averaging "the best span of each pass" would average
+different answers whenever two passes rank the spans differently. Spans that only enter the
+top n under dropout are ignored; they are by construction low-probability ones.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from typing import TYPE_CHECKING
+
+import torch
+
+from alqa.inference import predict_windows
+from alqa.span_scoring import NEG_INF, QuestionSpans
+
+if TYPE_CHECKING:  # a runtime import would be circular: alqa.strategies imports this module
+    from alqa.strategies.base import QueryContext
+
+
+def cache_key(passes: int) -> tuple[str, int]:
+    """Key of ``mc_span_log_probs``'s result in ``QueryContext._cache``."""
+    return ("mc_span_log_probs", int(passes))
+
+
+def span_log_probs(
+    start_logits: torch.Tensor, end_logits: torch.Tensor, spans: QuestionSpans
+) -> torch.Tensor:
+    """Log-softmax over each question's candidate spans, re-scored from the given logits.
+
+    ``start_logits``/``end_logits`` are [F, L] or [T, F, L] (any leading dims): rows are the
+    scored windows that ``spans.feature_index`` points into. Returns [..., E, n], −inf on
+    padding and for questions with no candidate. With the deterministic logits this gives back
+    ``spans.log_probs``.
+    """
+    valid = spans.feature_index >= 0
+    if not bool(valid.any()):  # nothing to gather (possibly not even a window)
+        shape = (*start_logits.shape[:-2], *valid.shape)
+        return torch.full(shape, NEG_INF, device=start_logits.device)
+    window = spans.feature_index.clamp_min(0)
+    start = start_logits[..., window, spans.start_token.clamp_min(0)]
+    end = end_logits[..., window, spans.end_token.clamp_min(0)]
+    scores = (start.float() + end.float()).masked_fill(~valid, NEG_INF)
+    log_norm = torch.logsumexp(scores, dim=-1, keepdim=True)
+    return torch.where(valid, scores - log_norm, torch.full_like(scores, NEG_INF))
+
+
+def mc_span_log_probs(context: QueryContext, passes: int) -> torch.Tensor:
+    """[T, E, n] candidate-span log-probabilities of the candidates in ``passes`` dropout passes.
+
+    Only the windows that host a candidate span are re-run. Dropout masks are drawn from a
+    torch seed taken from ``context.rng``, inside a forked RNG: picks are reproducible per
+    round and the global torch stream (training's shuffling and dropout) is left untouched.
+    Cached per round by ``passes``; the time goes to ``context.model_seconds``.
+    """
+    if passes < 1:
+        raise ValueError(f"strategy.mc_passes must be at least 1, got {passes}")
+    key = cache_key(passes)
+    if key in context._cache:
+        return context._cache[key]
+    scorer = context._require_scorer()
+    spans = context.spans()
+    outputs = context.window_outputs()
+    valid = spans.feature_index >= 0
+    used = torch.unique(spans.feature_index[valid])  # rows of ``outputs`` that host a span
+    remap = torch.full((len(outputs.feature_indices),), -1, dtype=torch.long, device=used.device)
+    remap[used] = torch.arange(len(used), device=used.device)
+    local = dataclasses.replace(
+        spans, feature_index=torch.where(valid, remap[spans.feature_index.clamp_min(0)], -1)
+    )
+    rows = outputs.feature_indices[used.cpu().numpy()]
+    seed = int(context.rng.integers(2**63 - 1))
+    cuda = [scorer.device] if scorer.device.type == "cuda" else []
+    started = time.perf_counter()
+    per_pass = []
+    with torch.random.fork_rng(devices=cuda):
+        torch.manual_seed(seed)
+        for t in range(passes):
+            mc = predict_windows(
+                scorer.model,
+                scorer.features,
+                rows,
+                scorer.batch_size,
+                scorer.device,
+                dropout=True,
+                bf16=scorer.bf16,
+                description=f"mc dropout {t + 1}/{passes}",
+            )
+            per_pass.append(span_log_probs(mc.start_logits, mc.end_logits, local))
+    result = torch.stack(per_pass)
+    if cuda:
+        torch.cuda.synchronize(scorer.device)
+    context.model_seconds += time.perf_counter() - started
+    context._cache[key] = result
+    return result
