@@ -1,0 +1,182 @@
+"""Per-question embeddings for the diversity strategies, defined once here.
+
+* Question embedding: the last-layer [CLS] vector of each window, averaged over the
+  question's windows (a question is the unit that is labeled, so it must be one point, and a
+  long context should not count more than a short one).
+* Gradient embedding (BADGE, Ash et al., ICLR 2020): the gradient of the QA loss with respect
+  to the output layer, taking the model's own best span as the hypothetical label.
+
+Both are cached in ``QueryContext._cache`` under the keys below, so a strategy computes them
+once per round and tests can inject hand-built tensors under the same keys.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+import numpy as np
+import torch
+
+from alqa.inference import autocast_context, batch_inputs, predict_windows
+
+if TYPE_CHECKING:  # alqa.strategies imports the strategies, which import this module
+    from alqa.strategies.base import QueryContext
+
+CANDIDATE_EMBEDDINGS_KEY = ("question_embeddings", "candidates")
+LABELED_EMBEDDINGS_KEY = ("question_embeddings", "labeled")
+GRADIENT_EMBEDDINGS_KEY = ("gradient_embeddings", "best_span")
+
+
+def mean_by_question(
+    window_embeddings: torch.Tensor, question_index: torch.Tensor, num_questions: int
+) -> torch.Tensor:
+    """[E, H] mean of the window rows [F, H] of each question (``question_index`` [F] in 0..E−1).
+
+    A question without windows gets a zero vector (it cannot happen for real questions).
+    """
+    index = question_index.to(window_embeddings.device).long()
+    sums = window_embeddings.new_zeros((num_questions, window_embeddings.shape[1]))
+    sums.index_add_(0, index, window_embeddings)
+    counts = torch.bincount(index, minlength=num_questions).clamp_min(1)
+    return sums / counts[:, None].to(sums.dtype)
+
+
+def candidate_question_embeddings(context: QueryContext) -> torch.Tensor:
+    """[len(candidates), H] question embeddings of the candidates (one pass over the pool)."""
+    if CANDIDATE_EMBEDDINGS_KEY not in context._cache:
+        outputs = context.window_outputs(with_embeddings=True)
+        context._cache[CANDIDATE_EMBEDDINGS_KEY] = mean_by_question(
+            outputs.cls_embeddings,
+            context.window_question_index(outputs),
+            len(context.candidates),
+        )
+    return context._cache[CANDIDATE_EMBEDDINGS_KEY]
+
+
+def labeled_question_embeddings(context: QueryContext) -> torch.Tensor:
+    """[len(labeled), H] question embeddings of the labeled set (one pass over its windows)."""
+    if LABELED_EMBEDDINGS_KEY not in context._cache:
+        scorer = context._require_scorer()
+        labeled = np.asarray(context.labeled, dtype=np.int64)
+        rows = scorer.features.features_of(labeled)
+        started = time.perf_counter()
+        outputs = predict_windows(
+            scorer.model,
+            scorer.features,
+            rows,
+            scorer.batch_size,
+            scorer.device,
+            with_embeddings=True,
+            bf16=scorer.bf16,
+            description="embed labeled",
+        )
+        context.model_seconds += time.perf_counter() - started
+        position = np.full(scorer.features.num_examples, -1, dtype=np.int64)
+        position[labeled] = np.arange(len(labeled))
+        question_index = torch.from_numpy(position[scorer.features.example_index.numpy()[rows]])
+        if outputs.cls_embeddings is None:  # no labeled windows at all
+            hidden = scorer.model.config.hidden_size
+            context._cache[LABELED_EMBEDDINGS_KEY] = torch.empty((0, hidden), device=scorer.device)
+        else:
+            context._cache[LABELED_EMBEDDINGS_KEY] = mean_by_question(
+                outputs.cls_embeddings, question_index, len(labeled)
+            )
+    return context._cache[LABELED_EMBEDDINGS_KEY]
+
+
+def _head_gradient(
+    hidden: torch.Tensor, logits: torch.Tensor, mask: torch.Tensor, label: torch.Tensor
+) -> torch.Tensor:
+    """Σ_i (p_i − 1[i = label]) h_i: d CE(softmax(logits), label) / d w of logit_i = w·h_i + b."""
+    probs = logits.float().masked_fill(~mask, float("-inf")).softmax(dim=1)
+    probs[torch.arange(len(label), device=probs.device), label.to(probs.device)] -= 1.0
+    return torch.bmm(probs.unsqueeze(1), hidden.float()).squeeze(1)
+
+
+def span_gradient_embeddings(
+    hidden: torch.Tensor,
+    start_logits: torch.Tensor,
+    end_logits: torch.Tensor,
+    attention_mask: torch.Tensor,
+    start_label: torch.Tensor,
+    end_label: torch.Tensor,
+) -> torch.Tensor:
+    """[B, 2H] BADGE embedding of windows: output-layer gradient for start ⊕ end heads.
+
+    ``hidden`` [B, L, H] are last-layer states, logits [B, L], labels [B] token positions.
+    The softmax runs over every real token of the window (``attention_mask``), question and
+    special tokens included, as in Hugging Face's QA loss; padding is excluded. The bias
+    gradient Σ_i (p_i − 1[i = ŝ]) is always 0 and the loss's ½ only rescales, so neither is
+    kept. The result equals the autograd gradient of CE(start) + CE(end) w.r.t. the two rows
+    of ``qa_outputs.weight``.
+    """
+    mask = attention_mask.bool()
+    return torch.cat(
+        [
+            _head_gradient(hidden, start_logits, mask, start_label),
+            _head_gradient(hidden, end_logits, mask, end_label),
+        ],
+        dim=1,
+    )
+
+
+def best_span_windows(context: QueryContext) -> tuple[np.ndarray, torch.Tensor, torch.Tensor]:
+    """Per candidate: the pool window holding its best span, and that span's start/end token.
+
+    A question with no valid span gets its first window and the label (0, 0), the [CLS]
+    "no answer in this window" target that training itself uses for such windows.
+    """
+    outputs = context.window_outputs()
+    spans = context.spans()
+    num_questions = len(context.candidates)
+    question_index = context.window_question_index(outputs)
+    first_window = torch.full((num_questions,), len(question_index), dtype=torch.long)
+    first_window.scatter_reduce_(
+        0, question_index, torch.arange(len(question_index)), reduce="amin"
+    )
+    best = spans.feature_index[:, 0].cpu()
+    has_span = best >= 0
+    scored_row = torch.where(has_span, best, first_window)
+    start = torch.where(has_span, spans.start_token[:, 0].cpu(), 0)
+    end = torch.where(has_span, spans.end_token[:, 0].cpu(), 0)
+    return outputs.feature_indices[scored_row.numpy()], start, end
+
+
+def gradient_embeddings(context: QueryContext) -> torch.Tensor:
+    """[len(candidates), 2H] BADGE gradient embeddings (one extra pass over best-span windows).
+
+    Hidden states are reduced batch by batch, so the pool's [F, L, H] states are never kept.
+    """
+    if GRADIENT_EMBEDDINGS_KEY in context._cache:
+        return context._cache[GRADIENT_EMBEDDINGS_KEY]
+    rows, start, end = best_span_windows(context)
+    scorer = context._require_scorer()
+    model, features, device = scorer.model, scorer.features, scorer.device
+    started = time.perf_counter()
+    by_length = np.argsort(-features.lengths[torch.as_tensor(rows)].numpy(), kind="stable")
+    embeddings = None
+    model.eval()
+    with torch.no_grad():
+        for begin in range(0, len(rows), scorer.batch_size):
+            positions = by_length[begin : begin + scorer.batch_size]
+            inputs = batch_inputs(features, rows[positions], device)
+            with autocast_context(device, scorer.bf16):
+                output = model(**inputs, output_hidden_states=True)
+            where = torch.as_tensor(positions)
+            batch = span_gradient_embeddings(
+                output.hidden_states[-1],
+                output.start_logits,
+                output.end_logits,
+                inputs["attention_mask"],
+                start[where].to(device),
+                end[where].to(device),
+            )
+            if embeddings is None:
+                embeddings = torch.empty((len(rows), batch.shape[1]), device=device)
+            embeddings[where.to(device)] = batch
+    context.model_seconds += time.perf_counter() - started
+    if embeddings is None:
+        embeddings = torch.empty((0, 2 * model.config.hidden_size), device=device)
+    context._cache[GRADIENT_EMBEDDINGS_KEY] = embeddings
+    return embeddings
