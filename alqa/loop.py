@@ -29,7 +29,7 @@ from alqa.metrics import squad_scores
 from alqa.modeling import InitialWeights, build_model, load_tokenizer, pick_device
 from alqa.span_scoring import best_answers, question_spans
 from alqa.state import atomic_save_torch, atomic_write_json, read_json
-from alqa.strategies import QueryContext, build_strategy
+from alqa.strategies import QueryContext, QueryStrategy, build_strategy
 from alqa.strategies.base import PoolScorer
 from alqa.training import timed, train_model
 
@@ -250,8 +250,10 @@ class ActiveLearningRun:
                 "select_seconds": pending["select_seconds"],
                 "selected_ids": pending["selected_ids"],
             }
+            if self._pseudo_labels_possible():
+                pseudo_ids = (pending.get("pseudo_labels") or {}).get("question_ids", [])
+                record["n_pseudo_labeled"] = len(set(pseudo_ids))
             if pending.get("pseudo_labels"):
-                record["n_pseudo_labeled"] = len(set(pending["pseudo_labels"]["question_ids"]))
                 state.setdefault("pseudo_labels", {})[str(round_number)] = sorted(
                     set(pending["pseudo_labels"]["question_ids"])
                 )
@@ -339,11 +341,18 @@ class ActiveLearningRun:
         }
         pseudo = self.strategy.pseudo_labels(context, picked)
         if pseudo is not None and pseudo.feature_rows:
+            # a strategy sees pool indices, not ids: name the questions by the windows trained on
+            owners = pool_features.example_index[torch.as_tensor(pseudo.feature_rows)].tolist()
+            pseudo.question_ids = [pool[i]["id"] for i in owners]
             gold = set(pending["selected_ids"]) | {pool[i]["id"] for i in labeled}
             if gold & set(pseudo.question_ids):
                 raise RuntimeError(f"strategy {self.strategy.name!r} pseudo-labeled gold questions")
             pending["pseudo_labels"] = dataclasses.asdict(pseudo)
         return pending
+
+    def _pseudo_labels_possible(self) -> bool:
+        """Whether this strategy can pseudo-label (then every round logs how many it did)."""
+        return type(self.strategy).pseudo_labels is not QueryStrategy.pseudo_labels
 
     @staticmethod
     def _training_windows(pool_features, labeled, pending):
