@@ -1,4 +1,10 @@
-"""From a composed Hydra config to a finished AL run, with user errors reported plainly."""
+"""From a composed Hydra config to a finished AL run, with user errors reported plainly.
+
+A single run stops on an error: a user error (bad budget, missing file, unknown strategy...)
+prints one line and exits with status 2, anything else raises with its traceback. A job of a
+multirun (``python main.py -m ...``) instead records the error in ``failed.json`` and returns,
+so the sweep goes on; :class:`alqa.sweep.FailedJobsReport` reports it at the end.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +15,10 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig
 
+from alqa import sweep
 from alqa.budget import BudgetError
 from alqa.data import DatasetError
+from alqa.loggers import RunLogger
 from alqa.loop import ActiveLearningRun, ResumeError
 from alqa.modeling import ModelNotFoundError
 
@@ -18,6 +26,13 @@ log = logging.getLogger(__name__)
 
 #: errors caused by the user's input: reported in one message, no traceback
 USER_ERRORS = (BudgetError, DatasetError, ModelNotFoundError, ResumeError, FileNotFoundError)
+
+
+def is_user_error(error: BaseException) -> bool:
+    """Errors the user fixes by changing the command line, not the code."""
+    if isinstance(error, USER_ERRORS):
+        return True
+    return isinstance(error, ValueError) and "unknown strategy" in str(error)
 
 
 def run_dir_of_job() -> Path:
@@ -28,19 +43,48 @@ def run_dir_of_job() -> Path:
 
 
 def run_from_config(cfg: DictConfig, run_dir: Path | None = None) -> float | None:
-    """Run (or resume) one AL run; returns its F1 AUBC, for sweepers that optimise it."""
-    run_dir = run_dir or run_dir_of_job()
+    """Run (or resume) one AL run; returns its F1 AUBC, for sweepers that optimise it.
+
+    In a multirun a failed job returns None after writing ``failed.json``.
+    """
+    chosen_sweep = sweep.chosen_sweep()
+    if chosen_sweep and not sweep.is_multirun():
+        print(
+            f"alqa: error: sweep={chosen_sweep} is a multirun; add -m: "
+            f"python main.py -m sweep={chosen_sweep} ...",
+            file=sys.stderr,
+        )
+        raise SystemExit(2)
+    run_dir = Path(run_dir or run_dir_of_job())
+    multirun = sweep.is_multirun()
+    if multirun:
+        sweep.clear_failure(run_dir)
+    logger: RunLogger | None = None
     try:
-        logger = hydra.utils.instantiate(cfg.logger, _convert_="all")
-        results = ActiveLearningRun(cfg, run_dir, logger).run()
-    except USER_ERRORS as error:
-        log.error("%s", error)
-        print(f"alqa: error: {error}", file=sys.stderr)
-        raise SystemExit(2) from None
-    except ValueError as error:
-        if "unknown strategy" in str(error):
+        with sweep.job_resources(str(cfg.train.get("device", "auto"))):
+            logger = hydra.utils.instantiate(cfg.logger, _convert_="all")
+            results = ActiveLearningRun(cfg, run_dir, logger).run()
+    except Exception as error:
+        if logger is not None:
+            logger.abort(error)
+        if multirun:
+            path = sweep.record_failure(run_dir, error)
+            log.error(
+                "job failed: %s: %s (details in %s); the sweep goes on",
+                type(error).__name__,
+                error,
+                path,
+                exc_info=not is_user_error(error),
+            )
+            return None
+        if is_user_error(error):
+            log.error("%s", error)
             print(f"alqa: error: {error}", file=sys.stderr)
             raise SystemExit(2) from None
+        raise
+    except BaseException as error:  # KeyboardInterrupt, SystemExit: close the tracker too
+        if logger is not None:
+            logger.abort(error)
         raise
     print(f"alqa: results in {run_dir / 'results.json'}")
     return results.get("aubc_f1")

@@ -1,11 +1,13 @@
 """Experiment loggers: Weights & Biases (online or offline) and a no-op one.
 
-The AL loop talks to a logger through four calls, so a run can be logged elsewhere by writing
+The AL loop talks to a logger through four calls (``start``, ``log_round``, ``finish``, and
+``abort`` from :mod:`alqa.app` when a run fails), so a run can be logged elsewhere by writing
 one small class and one YAML file in ``conf/logger/``.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import socket
@@ -13,6 +15,9 @@ from pathlib import Path
 from typing import Any
 
 log = logging.getLogger(__name__)
+
+#: the x-axis of every per-round metric: labeled questions, not W&B's own step counter
+X_AXIS = "n_labeled"
 
 
 class RunLogger:
@@ -28,6 +33,9 @@ class RunLogger:
     def finish(self, summary: dict[str, Any]) -> None:
         """Write the summary (final EM/F1, AUBC) and close the run."""
 
+    def abort(self, error: BaseException) -> None:
+        """Close the run after ``error`` stopped it (a no-op if it was never started)."""
+
 
 def _wandb_reachable(timeout: float = 2.0) -> bool:
     host = os.environ.get("WANDB_BASE_URL", "https://api.wandb.ai").split("://")[-1].split("/")[0]
@@ -42,14 +50,72 @@ def _has_api_key() -> bool:
     if os.environ.get("WANDB_API_KEY"):
         return True
     netrc = Path(os.environ.get("NETRC", Path.home() / ".netrc"))
-    return netrc.is_file() and "api.wandb.ai" in netrc.read_text(errors="ignore")
+    try:
+        return netrc.is_file() and "api.wandb.ai" in netrc.read_text(errors="ignore")
+    except OSError:
+        return False
+
+
+#: the automatic decision, made once per process: a sequential sweep runs many jobs in one
+#: process and should neither probe the server nor print the offline notice for each of them
+_decided_mode: str | None = None
+
+
+def decide_mode(mode: str | None = None) -> str:
+    """``mode`` if given, else ``WANDB_MODE``, else online only with an API key and a
+    reachable server; otherwise offline, announced by one printed line."""
+    global _decided_mode
+    if mode:
+        return mode
+    if os.environ.get("WANDB_MODE"):
+        return os.environ["WANDB_MODE"]
+    if _decided_mode is None:
+        if not _has_api_key():
+            reason = "no API key found"
+        elif not _wandb_reachable():
+            reason = "server unreachable"
+        else:
+            reason = None
+        if reason:
+            print(
+                f"wandb: {reason}, logging offline; "
+                "upload later: wandb sync <run dir>/wandb/offline-run-*"
+            )
+        _decided_mode = "offline" if reason else "online"
+    return _decided_mode
+
+
+def default_group(config: dict[str, Any]) -> str:
+    """The W&B group: the sweep in a multirun (its seeds and strategies together), else
+    ``<dataset>-<model>``."""
+    from alqa.sweep import hydra_config, is_multirun
+
+    if is_multirun():
+        sweep_dir = Path(str(hydra_config().sweep.dir))
+        try:
+            parts = sweep_dir.resolve().relative_to(Path.cwd().resolve()).parts
+        except ValueError:
+            parts = sweep_dir.parts[-2:]
+        if len(parts) > 1 and parts[0] == "multirun":
+            parts = parts[1:]
+        return "-".join(p for p in parts if p not in ("", "/"))[-128:]
+    dataset = (config.get("dataset") or {}).get("name", "data")
+    model = (config.get("model") or {}).get("name", "model")
+    return f"{dataset}-{model}"
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 class WandbLogger(RunLogger):
-    """One W&B run per AL run; x-axis = labeled questions.
+    """One W&B run per AL run (dataset, model, strategy, seed); x-axis = labeled questions.
 
-    ``mode=None`` decides by itself: ``WANDB_MODE`` if set, else online only with an API key
-    and a reachable server, else offline (``wandb sync`` uploads it later).
+    ``group=None`` groups the runs of a sweep together (see :func:`default_group`), so the
+    dashboard can aggregate seeds by grouping on ``strategy.name``. ``mode=None`` decides by
+    itself (:func:`decide_mode`). Per round it logs EM, F1, loss and phase timings against
+    ``n_labeled``; at the end the summary holds final EM/F1 and the AUBCs, and an artifact
+    holds results.json plus a table of the questions selected in each round.
     """
 
     def __init__(
@@ -57,7 +123,7 @@ class WandbLogger(RunLogger):
         project: str = "alqa",
         entity: str | None = None,
         group: str | None = None,
-        job_type: str | None = None,
+        job_type: str | None = "active-learning",
         tags: list[str] | None = None,
         name: str | None = None,
         mode: str | None = None,
@@ -72,60 +138,90 @@ class WandbLogger(RunLogger):
         self.mode = mode
         self.log_selected_ids = log_selected_ids
         self._run = None
-
-    def _decide_mode(self) -> str:
-        if self.mode:
-            return self.mode
-        if os.environ.get("WANDB_MODE"):
-            return os.environ["WANDB_MODE"]
-        if not _has_api_key():
-            print("wandb: no API key found, logging offline; upload later with `wandb sync <dir>`")
-            return "offline"
-        if not _wandb_reachable():
-            print(
-                "wandb: server unreachable, logging offline; upload later with `wandb sync <dir>`"
-            )
-            return "offline"
-        return "online"
+        self._run_dir: Path | None = None
 
     def start(self, config: dict[str, Any], run_dir: Path, resume_id: str | None) -> str | None:
         import wandb
 
-        mode = self._decide_mode()
+        from alqa.sweep import job_description
+
+        config = dict(config)
+        job = job_description()
+        if job:
+            config["hydra"] = job  # overrides and job number, to filter runs in the dashboard
+        self._run_dir = Path(run_dir)
         self._run = wandb.init(
             project=self.project,
             entity=self.entity,
-            group=self.group,
+            group=self.group or default_group(config),
             job_type=self.job_type,
             tags=self.tags or None,
             name=self.name,
             config=config,
             dir=str(run_dir),
-            mode=mode,
+            mode=decide_mode(self.mode),
             id=resume_id,
             resume="allow" if resume_id else None,
         )
-        self._run.define_metric("n_labeled")
-        self._run.define_metric("*", step_metric="n_labeled")
+        self._run.define_metric(X_AXIS)
+        self._run.define_metric("*", step_metric=X_AXIS)
         return self._run.id
 
     def log_round(self, record: dict[str, Any]) -> None:
         if self._run is None:
             return
-        scalars = {k: v for k, v in record.items() if isinstance(v, int | float)}
+        scalars = {k: v for k, v in record.items() if _is_number(v)}
         self._run.log(scalars)
-        if self.log_selected_ids and record.get("selected_ids"):
-            import wandb
 
-            table = wandb.Table(columns=["round", "n_labeled", "question_id"])
-            for question_id in record["selected_ids"]:
-                table.add_data(record["round"], record["n_labeled"], question_id)
-            self._run.log({f"selected_ids/round_{record['round']}": table})
+    def _selected_rounds(self) -> list[dict[str, Any]]:
+        """Every round so far, from results.json: complete even after a resume."""
+        path = self._run_dir / "results.json" if self._run_dir else None
+        if path is None or not path.is_file():
+            return []
+        try:
+            return json.loads(path.read_text()).get("rounds", [])
+        except (OSError, ValueError):
+            return []
+
+    def _log_selection(self) -> None:
+        """One artifact: results.json and a (round, n_labeled, question_id) table."""
+        import wandb
+
+        rounds = self._selected_rounds()
+        if not self.log_selected_ids or not rounds:
+            return
+        table = wandb.Table(columns=["round", X_AXIS, "question_id"])
+        for record in rounds:
+            for question_id in record.get("selected_ids", []):
+                table.add_data(record["round"], record[X_AXIS], question_id)
+        artifact = wandb.Artifact(f"selected-questions-{self._run.id}", type="al-selection")
+        artifact.add(table, "selected_questions")
+        artifact.add_file(str(self._run_dir / "results.json"))
+        self._run.log_artifact(artifact)
 
     def finish(self, summary: dict[str, Any]) -> None:
         if self._run is None:
             return
-        for key, value in summary.items():
-            self._run.summary[key] = value
-        self._run.finish()
-        self._run = None
+        try:
+            for key, value in summary.items():
+                self._run.summary[key] = value
+            try:
+                self._log_selection()
+            except Exception:  # results.json has it all; a finished AL run must not fail here
+                log.exception("could not log the selected questions to W&B")
+        finally:
+            self._run.finish()
+            self._run = None
+
+    def abort(self, error: BaseException) -> None:
+        if self._run is None:
+            return
+        try:
+            self._run.summary["failed"] = True
+            self._run.summary["error"] = f"{type(error).__name__}: {error}"[:500]
+            self._log_selection()
+        except Exception:  # the original error matters more than a logging one
+            log.exception("could not log the failure to W&B")
+        finally:
+            self._run.finish(exit_code=1)
+            self._run = None
