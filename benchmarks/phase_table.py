@@ -1,6 +1,6 @@
 """Print a run's per-round phase timings and EM/F1 curve from its results.json.
 
-    python benchmarks/phase_table.py outputs/.../results.json
+python benchmarks/phase_table.py outputs/.../results.json
 """
 
 from __future__ import annotations
@@ -17,11 +17,15 @@ def main() -> None:
     print("| round | labeled | EM | F1 | train s | eval s | score s | select s |")
     print("|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in results["rounds"]:
-        print(f"| {r['round']} | {r['n_labeled']} | {r['em']:.2f} | {r['f1']:.2f} | "
-              f"{r['train_seconds']:.1f} | {r['eval_seconds']:.1f} | {r['score_seconds']:.1f} | "
-              f"{r['select_seconds']:.2f} |")
-    print(f"AUBC EM {results['aubc_em']:.2f}, AUBC F1 {results['aubc_f1']:.2f}, "
-          f"finished: {results['finished']}")
+        print(
+            f"| {r['round']} | {r['n_labeled']} | {r['em']:.2f} | {r['f1']:.2f} | "
+            f"{r['train_seconds']:.1f} | {r['eval_seconds']:.1f} | {r['score_seconds']:.1f} | "
+            f"{r['select_seconds']:.2f} |"
+        )
+    print(
+        f"AUBC EM {results['aubc_em']:.2f}, AUBC F1 {results['aubc_f1']:.2f}, "
+        f"finished: {results['finished']}"
+    )
 
 
 if __name__ == "__main__":

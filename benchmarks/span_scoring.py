@@ -78,12 +78,15 @@ def main() -> None:
     start, end, offsets, example_index, num_examples = synthetic_pool(args.windows, args.length)
     device = torch.device(args.device)
     tensors = [t.to(device) for t in (start, end, offsets, example_index)]
-    print(f"pool: {args.windows} windows x {args.length} tokens, {num_examples} questions, "
-          f"n_best={args.n_best}, max_answer_length={args.max_answer_length}, device={device}")
+    print(
+        f"pool: {args.windows} windows x {args.length} tokens, {num_examples} questions, "
+        f"n_best={args.n_best}, max_answer_length={args.max_answer_length}, device={device}"
+    )
 
     def vectorised():
-        spans = question_spans(*tensors[:3], tensors[3], num_examples, args.n_best,
-                               args.max_answer_length)
+        spans = question_spans(
+            *tensors[:3], tensors[3], num_examples, args.n_best, args.max_answer_length
+        )
         if device.type == "cuda":
             torch.cuda.synchronize()
         return spans
@@ -97,8 +100,15 @@ def main() -> None:
     fast = min(times)
 
     began = time.perf_counter()
-    best, top_prob = loop_reference(start, end, offsets, example_index.numpy(), num_examples,
-                                    args.n_best, args.max_answer_length)
+    best, top_prob = loop_reference(
+        start,
+        end,
+        offsets,
+        example_index.numpy(),
+        num_examples,
+        args.n_best,
+        args.max_answer_length,
+    )
     slow = time.perf_counter() - began
 
     ours = list(zip(spans.start_char[:, 0].tolist(), spans.end_char[:, 0].tolist()))
@@ -108,8 +118,10 @@ def main() -> None:
     print(f"alqa vectorised (best of {args.repeats}): {fast:8.3f} s")
     print(f"speed-up                : {slow / fast:8.1f}x")
     print(f"same best span          : {100 * same_best:.2f}% of questions")
-    print(f"max |p_best difference| : {prob_gap:.2e} (the loop keeps duplicate spans of "
-          "overlapping windows; alqa keeps each span once)")
+    print(
+        f"max |p_best difference| : {prob_gap:.2e} (the loop keeps duplicate spans of "
+        "overlapping windows; alqa keeps each span once)"
+    )
 
 
 if __name__ == "__main__":

@@ -51,11 +51,11 @@ def prepare(args, cfg):
     from alqa.features import tokenize_questions
     from alqa.modeling import build_model, load_tokenizer
 
-    pool = subsample(load_split(args.train_file, None, "train", "--train-file"),
-                     args.pool_size, args.seed, 0)
+    pool = subsample(
+        load_split(args.train_file, None, "train", "--train-file"), args.pool_size, args.seed, 0
+    )
     tokenizer = load_tokenizer(cfg.model)
-    features = tokenize_questions(pool, tokenizer, int(cfg.model.max_length),
-                                  int(cfg.model.stride))
+    features = tokenize_questions(pool, tokenizer, int(cfg.model.max_length), int(cfg.model.stride))
     torch.manual_seed(args.seed)
     model = build_model(cfg.model, tokenizer)
     return pool, features, model
@@ -80,9 +80,15 @@ def worker(args) -> None:
     rng = np.random.default_rng(args.seed)
     labeled = rng.choice(len(pool), size=args.initial, replace=False)
     unlabeled = np.setdiff1d(np.arange(len(pool)), labeled)
-    scorer = PoolScorer(model, features, device, int(cfg.train.eval_batch_size),
-                        int(cfg.scoring.n_best), int(cfg.scoring.max_answer_length),
-                        bool(cfg.train.bf16))
+    scorer = PoolScorer(
+        model,
+        features,
+        device,
+        int(cfg.train.eval_batch_size),
+        int(cfg.scoring.n_best),
+        int(cfg.scoring.max_answer_length),
+        bool(cfg.train.bf16),
+    )
     context = QueryContext(unlabeled, labeled, rng, 1, scorer)
     before = rss_mib()
     if device.type == "cuda":
@@ -93,15 +99,21 @@ def worker(args) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize()
     total = time.perf_counter() - began
-    print(json.dumps({
-        "strategy": args.worker,
-        "score_seconds": context.model_seconds,
-        "select_seconds": total - context.model_seconds,
-        "peak_rss_mib": rss_mib(),
-        "rss_increase_mib": rss_mib() - before,
-        "cuda_peak_mib": torch.cuda.max_memory_allocated() / 2**20 if device.type == "cuda" else None,
-        "picked": len(set(np.asarray(picked).tolist())),
-    }))
+    print(
+        json.dumps(
+            {
+                "strategy": args.worker,
+                "score_seconds": context.model_seconds,
+                "select_seconds": total - context.model_seconds,
+                "peak_rss_mib": rss_mib(),
+                "rss_increase_mib": rss_mib() - before,
+                "cuda_peak_mib": torch.cuda.max_memory_allocated() / 2**20
+                if device.type == "cuda"
+                else None,
+                "picked": len(set(np.asarray(picked).tolist())),
+            }
+        )
+    )
 
 
 def main() -> None:
@@ -133,29 +145,41 @@ def main() -> None:
     labeled = np.random.default_rng(args.seed).choice(len(pool), size=args.initial, replace=False)
     device = torch.device(args.device)
     began = time.perf_counter()
-    train_model(model.to(device), features, features.features_of(labeled), cfg.train, device,
-                args.seed)
-    print(f"trained on {args.initial} questions in {time.perf_counter() - began:.1f} s; "
-          f"pool {len(pool)} questions / {features.num_features} windows; k={args.k}; "
-          f"mc_passes={args.mc_passes}; device={device}")
+    train_model(
+        model.to(device), features, features.features_of(labeled), cfg.train, device, args.seed
+    )
+    print(
+        f"trained on {args.initial} questions in {time.perf_counter() - began:.1f} s; "
+        f"pool {len(pool)} questions / {features.num_features} windows; k={args.k}; "
+        f"mc_passes={args.mc_passes}; device={device}"
+    )
     rows = []
     with tempfile.TemporaryDirectory() as folder:
         weights = Path(folder) / "model.pt"
         torch.save(model.state_dict(), weights)
         for name in names:
-            command = [sys.executable, __file__, *sys.argv[1:], "--worker", name,
-                       "--weights", str(weights)]
+            command = [
+                sys.executable,
+                __file__,
+                *sys.argv[1:],
+                "--worker",
+                name,
+                "--weights",
+                str(weights),
+            ]
             done = subprocess.run(command, capture_output=True, text=True)
             if done.returncode != 0:
                 print(f"{name}: FAILED\n{done.stderr[-2000:]}")
                 continue
             row = json.loads(done.stdout.strip().splitlines()[-1])
             rows.append(row)
-            print(f"{name:26s} score {row['score_seconds']:8.1f} s  select "
-                  f"{row['select_seconds']:7.2f} s  peak RSS {row['peak_rss_mib']:7.0f} MiB "
-                  f"(+{row['rss_increase_mib']:.0f} during query)"
-                  + (f"  CUDA peak {row['cuda_peak_mib']:.0f} MiB" if row["cuda_peak_mib"] else ""),
-                  flush=True)
+            print(
+                f"{name:26s} score {row['score_seconds']:8.1f} s  select "
+                f"{row['select_seconds']:7.2f} s  peak RSS {row['peak_rss_mib']:7.0f} MiB "
+                f"(+{row['rss_increase_mib']:.0f} during query)"
+                + (f"  CUDA peak {row['cuda_peak_mib']:.0f} MiB" if row["cuda_peak_mib"] else ""),
+                flush=True,
+            )
     if args.json_out:
         Path(args.json_out).write_text(json.dumps(rows, indent=2))
 

@@ -18,7 +18,11 @@ CLI_ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "WANDB_MODE": "disabled"}
 def run_cli(*overrides: str, cwd=REPO_ROOT) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, str(REPO_ROOT / "main.py"), *overrides],
-        cwd=cwd, env=CLI_ENV, capture_output=True, text=True, timeout=300,
+        cwd=cwd,
+        env=CLI_ENV,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
 
 
@@ -74,12 +78,12 @@ def test_missing_files_offline_say_how_to_pass_them(tmp_path):
 
 
 def test_missing_model_package_or_folder_is_explained(tiny_data, tmp_path, capsys):
-    code = fail(tmp_path, "model=minilm", "model.name_or_path=pkg://no_such_pkg/model",
-                data=tiny_data)
+    code = fail(
+        tmp_path, "model=minilm", "model.name_or_path=pkg://no_such_pkg/model", data=tiny_data
+    )
     assert code == 2
     assert "pip install no-such-pkg" in capsys.readouterr().err
-    code = fail(tmp_path, "model=minilm", f"model.name_or_path={tmp_path}/nowhere",
-                data=tiny_data)
+    code = fail(tmp_path, "model=minilm", f"model.name_or_path={tmp_path}/nowhere", data=tiny_data)
     assert code == 2
     assert "model=minilm" in capsys.readouterr().err
 

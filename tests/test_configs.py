@@ -51,7 +51,10 @@ def test_cfg_job_works_from_the_command_line(group):
     option = sorted(p.stem for p in (CONF / group).glob("*.yaml"))[-1]
     result = subprocess.run(
         [sys.executable, "main.py", f"{group}={option}", "--cfg", "job", "--resolve"],
-        cwd=REPO_ROOT, capture_output=True, text=True, timeout=120,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stderr
     printed = OmegaConf.create(result.stdout)

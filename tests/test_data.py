@@ -66,7 +66,12 @@ def test_offline_without_files_says_how_to_pass_them(monkeypatch):
 
 def test_duplicate_ids_are_rejected():
     rows = [
-        {"id": "x", "context": "abc", "question": "q", "answers": {"text": ["a"], "answer_start": [0]}}
+        {
+            "id": "x",
+            "context": "abc",
+            "question": "q",
+            "answers": {"text": ["a"], "answer_start": [0]},
+        }
     ] * 2
     with pytest.raises(DatasetError, match="appears twice"):
         validate_rows(rows, "src")

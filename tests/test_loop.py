@@ -15,8 +15,9 @@ from alqa.loop import ActiveLearningRun
 def test_three_rounds_exact_counts_results_and_offline_wandb(tiny_data, tmp_path, monkeypatch):
     monkeypatch.setenv("WANDB_MODE", "offline")
     monkeypatch.setenv("WANDB_SILENT", "true")
-    cfg = compose(tiny_overrides(tiny_data, "strategy=entropy", "budget.quota=9",
-                                 "budget.per_round=5"))
+    cfg = compose(
+        tiny_overrides(tiny_data, "strategy=entropy", "budget.quota=9", "budget.per_round=5")
+    )
     results = ActiveLearningRun(cfg, tmp_path, WandbLogger(project="alqa-test")).run()
 
     rounds = results["rounds"]

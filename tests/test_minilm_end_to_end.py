@@ -10,8 +10,15 @@ from conftest import run_tiny
 def test_embedded_minilm_runs_offline_and_learns(tiny_data, tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     results = run_tiny(
-        tiny_data, tmp_path, "model=minilm", "model.max_length=128", "model.stride=32",
-        "strategy=margin", "budget.initial=30", "budget.per_round=10", "budget.quota=10",
+        tiny_data,
+        tmp_path,
+        "model=minilm",
+        "model.max_length=128",
+        "model.stride=32",
+        "strategy=margin",
+        "budget.initial=30",
+        "budget.per_round=10",
+        "budget.quota=10",
         "train.epochs=4",
     )
     rounds = results["rounds"]

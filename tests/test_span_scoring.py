@@ -34,8 +34,10 @@ def window(length: int, starts: dict[int, float], ends: dict[int, float]):
 
 def context_with(spans) -> QueryContext:
     context = QueryContext(
-        candidates=np.arange(spans.scores.shape[0]), labeled=np.array([], dtype=np.int64),
-        rng=np.random.default_rng(0), round=1,
+        candidates=np.arange(spans.scores.shape[0]),
+        labeled=np.array([], dtype=np.int64),
+        rng=np.random.default_rng(0),
+        round=1,
     )
     context._cache["spans"] = spans
     return context
@@ -45,8 +47,9 @@ def score_questions(windows, example_index, num_examples, n_best=5, max_answer_l
     start = torch.stack([w[0] for w in windows])
     end = torch.stack([w[1] for w in windows])
     offsets = torch.stack([w[2] for w in windows])
-    return question_spans(start, end, offsets, torch.tensor(example_index), num_examples,
-                          n_best, max_answer_length)
+    return question_spans(
+        start, end, offsets, torch.tensor(example_index), num_examples, n_best, max_answer_length
+    )
 
 
 def test_probabilities_are_softmax_of_start_plus_end_over_the_candidates():
@@ -189,9 +192,9 @@ def test_matches_a_python_loop_reference_on_random_logits():
 def test_random_sampling_is_seeded_and_draws_from_candidates_only():
     candidates = np.array([3, 5, 8, 13, 21, 34])
     picks = [
-        RandomSampling().query(
-            QueryContext(candidates, np.array([0]), np.random.default_rng(7), 1), 3
-        ).tolist()
+        RandomSampling()
+        .query(QueryContext(candidates, np.array([0]), np.random.default_rng(7), 1), 3)
+        .tolist()
         for _ in range(2)
     ]
     assert picks[0] == picks[1]
