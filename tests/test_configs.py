@@ -46,11 +46,20 @@ def test_public_keys_and_defaults_follow_the_seed():
         assert key in cfg.dataset
 
 
-@pytest.mark.parametrize("group", GROUPS)
-def test_cfg_job_works_from_the_command_line(group):
-    option = sorted(p.stem for p in (CONF / group).glob("*.yaml"))[-1]
+LAUNCHERS = [
+    ("launcher", p.stem)
+    for p in sorted((CONF / "launcher").glob("*.yaml"))
+    if p.stem != "submitit_slurm"
+]  # needs the optional plugin (tests/test_sweeps.py)
+
+
+@pytest.mark.parametrize(("group", "option"), OPTIONS + LAUNCHERS)
+def test_cfg_job_works_from_the_command_line_for_every_option(group, option):
+    # a launcher only configures Hydra itself, so it shows in `--cfg hydra`, not in the job
+    part = "hydra" if group == "launcher" else "job"
     result = subprocess.run(
-        [sys.executable, "main.py", f"{group}={option}", "--cfg", "job", "--resolve"],
+        [sys.executable, "main.py", f"{group}={option}", "--cfg", part]
+        + (["--resolve"] if part == "job" else []),
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
@@ -58,4 +67,9 @@ def test_cfg_job_works_from_the_command_line(group):
     )
     assert result.returncode == 0, result.stderr
     printed = OmegaConf.create(result.stdout)
-    assert group in printed and "seed" in printed
+    if group == "launcher":
+        assert option in printed.hydra.launcher._target_.lower()
+    else:
+        assert group in printed and "seed" in printed
+        if group in ("dataset", "model", "strategy"):
+            assert printed[group].name == option
