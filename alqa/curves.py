@@ -14,12 +14,7 @@ def area_under_budget_curve(n_labeled: Sequence[float], scores: Sequence[float])
     scale (0-100 for EM/F1) and curves of different lengths remain comparable. A single point
     has no span, so its AUBC is that point's score.
     """
-    x = np.asarray(n_labeled, dtype=float)
-    y = np.asarray(scores, dtype=float)
-    if x.shape != y.shape or x.ndim != 1 or x.size == 0:
-        raise ValueError("n_labeled and scores must be non-empty 1-D sequences of equal length")
-    if np.any(np.diff(x) < 0):
-        raise ValueError("n_labeled must be non-decreasing")
+    x, y = _as_curve(n_labeled, scores)
     if x.size == 1 or x[-1] == x[0]:
         return float(y[-1])
     return float(np.trapezoid(y, x) / (x[-1] - x[0]))

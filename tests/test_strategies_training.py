@@ -13,7 +13,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import torch
-from conftest import compose, make_squad
+from conftest import compose, make_squad, tiny_overrides
 
 import alqa.loop
 from alqa.data import load_split
@@ -313,19 +313,8 @@ def test_ceal_end_to_end_pseudo_labels_never_become_gold(separate_eval_data, tmp
 
     monkeypatch.setattr(alqa.loop, "train_model", recording_train_model)
     data = separate_eval_data
-    cfg = compose(
-        [
-            "model=tiny",
-            "logger=none",
-            f"dataset.train_file={data['train']}",
-            f"dataset.eval_file={data['eval']}",
-            "budget.initial=10",
-            "budget.per_round=5",
-            "budget.quota=10",
-            "strategy=ceal",
-            "strategy.threshold=0.05",  # the random tiny model is never confident
-        ]
-    )
+    # the random tiny model is never confident: a low threshold makes pseudo-labels exist
+    cfg = compose(tiny_overrides(data, "strategy=ceal", "strategy.threshold=0.05"))
     results = ActiveLearningRun(cfg, tmp_path).run()
     rounds = results["rounds"]
     assert [r["n_labeled"] for r in rounds] == [10, 15, 20]
@@ -356,18 +345,7 @@ def test_ceal_end_to_end_pseudo_labels_never_become_gold(separate_eval_data, tmp
 
 
 def test_loss_prediction_end_to_end(tiny_data, tmp_path):
-    cfg = compose(
-        [
-            "model=tiny",
-            "logger=none",
-            f"dataset.train_file={tiny_data['train']}",
-            f"dataset.eval_file={tiny_data['eval']}",
-            "budget.initial=10",
-            "budget.per_round=5",
-            "budget.quota=5",
-            "strategy=loss_prediction",
-        ]
-    )
+    cfg = compose(tiny_overrides(tiny_data, "budget.quota=5", "strategy=loss_prediction"))
     results = ActiveLearningRun(cfg, tmp_path).run()
     assert [r["n_labeled"] for r in results["rounds"]] == [10, 15]
     assert results["rounds"][1]["score_seconds"] > 0  # its own pass is counted as model time
