@@ -21,6 +21,7 @@ from alqa.data import DatasetError
 from alqa.loggers import RunLogger
 from alqa.loop import ActiveLearningRun, ResumeError
 from alqa.modeling import ModelNotFoundError
+from alqa.report import rounds_table
 
 log = logging.getLogger(__name__)
 
@@ -86,5 +87,6 @@ def run_from_config(cfg: DictConfig, run_dir: Path | None = None) -> float | Non
         if logger is not None:
             logger.abort(error)
         raise
+    print(rounds_table(results))
     print(f"alqa: results in {run_dir / 'results.json'}")
     return results.get("aubc_f1")

@@ -53,3 +53,14 @@ def test_round_sizes_follow_the_budget():
     assert Budget(100, 100, 1000).round_sizes() == [100] + [100] * 10
     assert Budget(10, 4, 10).round_sizes() == [10, 4, 4, 2]
     assert Budget(5, 3, 0).round_sizes() == [5]
+
+
+def test_the_learning_curve_is_printed_at_the_end(tiny_data, tmp_path, capsys):
+    from alqa.app import run_from_config
+
+    run_from_config(compose(tiny_overrides(tiny_data, "strategy=random")), run_dir=tmp_path)
+    printed = capsys.readouterr().out
+    results = json.loads((tmp_path / "results.json").read_text())
+    for r in results["rounds"]:
+        assert f"| {r['round']} | {r['n_labeled']} | {r['em']:.2f} | {r['f1']:.2f} |" in printed
+    assert f"AUBC F1 {results['aubc_f1']:.2f}" in printed
