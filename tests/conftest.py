@@ -93,3 +93,31 @@ def run_tiny(data: dict[str, Path], run_dir: Path, *extra: str, logger=None) -> 
 
     cfg = compose(tiny_overrides(data, *extra))
     return ActiveLearningRun(cfg, run_dir, logger).run()
+
+
+def tiny_scorer(data: dict[str, Path], batch_size: int, n_best: int):
+    """A random-weight tiny BERT (seed 0, eval mode) and a PoolScorer over the tiny pool."""
+    import torch
+    from omegaconf import OmegaConf
+
+    from alqa.data import read_qa_file
+    from alqa.features import tokenize_questions
+    from alqa.modeling import build_model, load_tokenizer
+    from alqa.strategies.base import PoolScorer
+
+    model_cfg = OmegaConf.load(REPO_ROOT / "conf" / "model" / "tiny.yaml")
+    tokenizer = load_tokenizer(model_cfg)
+    torch.manual_seed(0)
+    model = build_model(model_cfg, tokenizer).eval()
+    rows = read_qa_file(data["train"])
+    features = tokenize_questions(rows, tokenizer, model_cfg.max_length, model_cfg.stride)
+    scorer = PoolScorer(
+        model=model,
+        features=features,
+        device=torch.device("cpu"),
+        batch_size=batch_size,
+        n_best=n_best,
+        max_answer_length=30,
+        bf16=False,
+    )
+    return model, features, scorer

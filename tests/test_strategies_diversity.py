@@ -14,8 +14,7 @@ import textwrap
 import numpy as np
 import pytest
 import torch
-from conftest import REPO_ROOT
-from omegaconf import OmegaConf
+from conftest import REPO_ROOT, tiny_scorer
 
 from alqa import clustering
 from alqa.embeddings import (
@@ -30,7 +29,7 @@ from alqa.embeddings import (
     span_gradient_embeddings,
 )
 from alqa.strategies import available_strategies
-from alqa.strategies.base import PoolScorer, QueryContext
+from alqa.strategies.base import QueryContext
 from alqa.strategies.diversity import Badge, KCenterGreedy, KCenterGreedyPCA, KMeansSampling
 
 
@@ -272,25 +271,7 @@ def test_kmeans_pp_seeding_picks_distinct_rows_even_when_all_are_equal():
 
 @pytest.fixture(scope="module")
 def tiny_model_context(tiny_data):
-    from alqa.data import read_qa_file
-    from alqa.features import tokenize_questions
-    from alqa.modeling import build_model, load_tokenizer
-
-    cfg = OmegaConf.load(REPO_ROOT / "conf" / "model" / "tiny.yaml")
-    tokenizer = load_tokenizer(cfg)
-    torch.manual_seed(0)
-    model = build_model(cfg, tokenizer).eval()
-    rows = read_qa_file(tiny_data["train"])
-    features = tokenize_questions(rows, tokenizer, int(cfg.max_length), int(cfg.stride))
-    scorer = PoolScorer(
-        model=model,
-        features=features,
-        device=torch.device("cpu"),
-        batch_size=4,
-        n_best=5,
-        max_answer_length=30,
-        bf16=False,
-    )
+    model, features, scorer = tiny_scorer(tiny_data, batch_size=4, n_best=5)
     windows = torch.bincount(features.example_index, minlength=features.num_examples)
     multi = np.flatnonzero(windows.numpy() >= 2)
     assert len(multi) >= 2, "the tiny pool should have multi-window questions"

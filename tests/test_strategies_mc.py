@@ -13,13 +13,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import tiny_scorer
 from omegaconf import OmegaConf
 
 from alqa import uncertainty
 from alqa.mc_dropout import cache_key, mc_span_log_probs, span_log_probs
 from alqa.span_scoring import NEG_INF, QuestionSpans
 from alqa.strategies import build_strategy
-from alqa.strategies.base import PoolScorer, QueryContext
+from alqa.strategies.base import QueryContext
 from alqa.strategies.bayesian import (
     BALD,
     EntropyDropout,
@@ -226,26 +227,8 @@ def test_mc_passes_must_be_positive():
 @pytest.fixture(scope="module")
 def tiny_round(tiny_data):
     """A random-weight tiny BERT and the tokenised 60-question pool (multi-window contexts)."""
-    from alqa.data import read_qa_file
-    from alqa.features import tokenize_questions
-    from alqa.modeling import build_model, load_tokenizer
-
-    model_cfg = OmegaConf.load(REPO_ROOT / "conf" / "model" / "tiny.yaml")
-    tokenizer = load_tokenizer(model_cfg)
-    torch.manual_seed(0)
-    model = build_model(model_cfg, tokenizer).eval()
-    rows = read_qa_file(tiny_data["train"])
-    features = tokenize_questions(rows, tokenizer, model_cfg.max_length, model_cfg.stride)
+    model, features, scorer = tiny_scorer(tiny_data, batch_size=32, n_best=20)
     assert features.num_features > features.num_examples  # some questions span 2+ windows
-    scorer = PoolScorer(
-        model=model,
-        features=features,
-        device=torch.device("cpu"),
-        batch_size=32,
-        n_best=20,
-        max_answer_length=30,
-        bf16=False,
-    )
     return model, scorer
 
 
