@@ -11,6 +11,7 @@ top n under dropout are ignored; they are by construction low-probability ones.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import time
 from typing import TYPE_CHECKING
@@ -24,9 +25,40 @@ if TYPE_CHECKING:  # a runtime import would be circular: alqa.strategies imports
     from alqa.strategies.base import QueryContext
 
 
-def cache_key(passes: int) -> tuple[str, int]:
+def cache_key(passes: int, attention_dropout: bool = True) -> tuple:
     """Key of ``mc_span_log_probs``'s result in ``QueryContext._cache``."""
-    return ("mc_span_log_probs", int(passes))
+    if attention_dropout:
+        return ("mc_span_log_probs", int(passes))
+    return ("mc_span_log_probs", int(passes), "hidden dropout only")
+
+
+def attention_probability_dropouts(model: torch.nn.Module) -> list[torch.nn.Dropout]:
+    """Dropout layers applied to attention probabilities (inside a *SelfAttention module).
+
+    On a CPU, sampling these [batch, heads, L, L] masks is most of the cost of an MC pass
+    (measured on MiniLM: 10.8 s per batch with them, 4.4 s without, 4.1 s in eval mode).
+    Dropout on hidden states (``*SelfOutput``, ``*Output``) is left alone.
+    """
+    found = []
+    for module in model.modules():
+        owner = type(module).__name__
+        if "Attention" in owner and "Output" not in owner:
+            found.extend(c for c in module.children() if isinstance(c, torch.nn.Dropout))
+    return found
+
+
+@contextlib.contextmanager
+def without_attention_dropout(model: torch.nn.Module):
+    """Temporarily set attention-probability dropout to 0 (restored afterwards)."""
+    layers = attention_probability_dropouts(model)
+    saved = [layer.p for layer in layers]
+    try:
+        for layer in layers:
+            layer.p = 0.0
+        yield layers
+    finally:
+        for layer, p in zip(layers, saved):
+            layer.p = p
 
 
 def span_log_probs(
@@ -51,17 +83,20 @@ def span_log_probs(
     return torch.where(valid, scores - log_norm, torch.full_like(scores, NEG_INF))
 
 
-def mc_span_log_probs(context: QueryContext, passes: int) -> torch.Tensor:
+def mc_span_log_probs(
+    context: QueryContext, passes: int, attention_dropout: bool = True
+) -> torch.Tensor:
     """[T, E, n] candidate-span log-probabilities of the candidates in ``passes`` dropout passes.
 
     Only the windows that host a candidate span are re-run. Dropout masks are drawn from a
     torch seed taken from ``context.rng``, inside a forked RNG: picks are reproducible per
     round and the global torch stream (training's shuffling and dropout) is left untouched.
     Cached per round by ``passes``; the time goes to ``context.model_seconds``.
+    ``attention_dropout=False`` keeps dropout on hidden states only: much cheaper on a CPU.
     """
     if passes < 1:
         raise ValueError(f"strategy.mc_passes must be at least 1, got {passes}")
-    key = cache_key(passes)
+    key = cache_key(passes, attention_dropout)
     if key in context._cache:
         return context._cache[key]
     scorer = context._require_scorer()
@@ -79,7 +114,10 @@ def mc_span_log_probs(context: QueryContext, passes: int) -> torch.Tensor:
     cuda = [scorer.device] if scorer.device.type == "cuda" else []
     started = time.perf_counter()
     per_pass = []
-    with torch.random.fork_rng(devices=cuda):
+    switch = (
+        contextlib.nullcontext() if attention_dropout else without_attention_dropout(scorer.model)
+    )
+    with torch.random.fork_rng(devices=cuda), switch:
         torch.manual_seed(seed)
         for t in range(passes):
             mc = predict_windows(

@@ -278,3 +278,51 @@ def test_mc_passes_on_a_tiny_model(tiny_round):
     for strategy_class in MC_STRATEGIES:
         picked = strategy_class(mc_passes=3).query(context, 4)
         assert len(set(picked.tolist())) == 4 and np.isin(picked, context.candidates).all()
+
+
+def test_hidden_dropout_only_switches_off_exactly_the_attention_probability_dropout(
+    tiny_round,
+):
+    from alqa.mc_dropout import attention_probability_dropouts, without_attention_dropout
+
+    model, scorer = tiny_round
+    layers = attention_probability_dropouts(model)
+    assert len(layers) == model.config.num_hidden_layers  # one per self-attention
+    assert all(layer.p == model.config.attention_probs_dropout_prob for layer in layers)
+    hidden = [m for m in model.modules() if isinstance(m, torch.nn.Dropout) and m not in layers]
+    with without_attention_dropout(model):
+        assert all(layer.p == 0.0 for layer in layers)
+        assert all(m.p == model.config.hidden_dropout_prob for m in hidden)
+    assert all(layer.p == model.config.attention_probs_dropout_prob for layer in layers)
+
+    def passes(attention_dropout: bool) -> torch.Tensor:
+        context = QueryContext(
+            np.arange(5, 60, 2), np.arange(5), np.random.default_rng(7), 1, scorer
+        )
+        return mc_span_log_probs(context, 2, attention_dropout)
+
+    # with hidden dropout silenced, only attention dropout can make two passes differ
+    saved = [m.p for m in hidden]
+    for m in hidden:
+        m.p = 0.0
+    try:
+        with_attention, without = passes(True), passes(False)
+    finally:
+        for m, p in zip(hidden, saved):
+            m.p = p
+    valid = torch.isfinite(without[0])
+    assert not torch.allclose(with_attention[0][valid], with_attention[1][valid])
+    assert torch.allclose(without[0][valid], without[1][valid])
+    assert cache_key(2, False) != cache_key(2, True)
+    assert (
+        build_strategy(
+            OmegaConf.create(
+                {
+                    "_target_": "alqa.strategies.bayesian.BALD",
+                    "name": "bald",
+                    "attention_dropout": False,
+                }
+            )
+        ).attention_dropout
+        is False
+    )

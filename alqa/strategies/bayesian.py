@@ -19,15 +19,22 @@ from alqa.strategies.base import QueryContext, ScoreBasedStrategy
 class MCDropoutStrategy(ScoreBasedStrategy):
     """Base of the MC-dropout strategies: owns ``mc_passes`` and the per-pass distributions."""
 
-    def __init__(self, mc_passes: int = 10, batch: str = "topk", beta: float = 1.0) -> None:
+    def __init__(
+        self,
+        mc_passes: int = 10,
+        batch: str = "topk",
+        beta: float = 1.0,
+        attention_dropout: bool = True,
+    ) -> None:
         super().__init__(batch=batch, beta=beta)
         if int(mc_passes) < 1:
             raise ValueError(f"strategy.mc_passes must be at least 1, got {mc_passes}")
         self.mc_passes = int(mc_passes)
+        self.attention_dropout = bool(attention_dropout)
 
     def pass_probs(self, context: QueryContext) -> torch.Tensor:
         """[T, E, n] candidate-span probabilities of each dropout pass (0 on padding)."""
-        return mc_span_log_probs(context, self.mc_passes).exp()
+        return mc_span_log_probs(context, self.mc_passes, self.attention_dropout).exp()
 
 
 class MarginDropout(MCDropoutStrategy):
