@@ -22,18 +22,24 @@ from alqa.loggers import RunLogger
 from alqa.loop import ActiveLearningRun, ResumeError
 from alqa.modeling import ModelNotFoundError
 from alqa.report import rounds_table
+from alqa.strategies import UnknownStrategyError
 
 log = logging.getLogger(__name__)
 
 #: errors caused by the user's input: reported in one message, no traceback
-USER_ERRORS = (BudgetError, DatasetError, ModelNotFoundError, ResumeError, FileNotFoundError)
+USER_ERRORS = (
+    BudgetError,
+    DatasetError,
+    ModelNotFoundError,
+    ResumeError,
+    FileNotFoundError,
+    UnknownStrategyError,
+)
 
 
 def is_user_error(error: BaseException) -> bool:
     """Errors the user fixes by changing the command line, not the code."""
-    if isinstance(error, USER_ERRORS):
-        return True
-    return isinstance(error, ValueError) and "unknown strategy" in str(error)
+    return isinstance(error, USER_ERRORS)
 
 
 def run_dir_of_job() -> Path:

@@ -12,13 +12,12 @@ once per round and tests can inject hand-built tensors under the same keys.
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
-from alqa.inference import autocast_context, batch_inputs, predict_windows
+from alqa.inference import forward_batches, predict_windows
 
 if TYPE_CHECKING:  # alqa.strategies imports the strategies, which import this module
     from alqa.strategies.base import QueryContext
@@ -48,7 +47,7 @@ def candidate_question_embeddings(context: QueryContext) -> torch.Tensor:
         outputs = context.window_outputs(with_embeddings=True)
         context._cache[CANDIDATE_EMBEDDINGS_KEY] = mean_by_question(
             outputs.cls_embeddings,
-            context.window_question_index(outputs),
+            context.window_question_index(outputs.feature_indices),
             len(context.candidates),
         )
     return context._cache[CANDIDATE_EMBEDDINGS_KEY]
@@ -60,21 +59,18 @@ def labeled_question_embeddings(context: QueryContext) -> torch.Tensor:
         scorer = context._require_scorer()
         labeled = np.asarray(context.labeled, dtype=np.int64)
         rows = scorer.features.features_of(labeled)
-        started = time.perf_counter()
-        outputs = predict_windows(
-            scorer.model,
-            scorer.features,
-            rows,
-            scorer.batch_size,
-            scorer.device,
-            with_embeddings=True,
-            bf16=scorer.bf16,
-            description="embed labeled",
-        )
-        context.model_seconds += time.perf_counter() - started
-        position = np.full(scorer.features.num_examples, -1, dtype=np.int64)
-        position[labeled] = np.arange(len(labeled))
-        question_index = torch.from_numpy(position[scorer.features.example_index.numpy()[rows]])
+        with context.model_time():
+            outputs = predict_windows(
+                scorer.model,
+                scorer.features,
+                rows,
+                scorer.batch_size,
+                scorer.device,
+                with_embeddings=True,
+                bf16=scorer.bf16,
+                description="embed labeled",
+            )
+        question_index = context.window_question_index(rows, labeled)
         if outputs.cls_embeddings is None:  # no labeled windows at all
             hidden = scorer.model.config.hidden_size
             context._cache[LABELED_EMBEDDINGS_KEY] = torch.empty((0, hidden), device=scorer.device)
@@ -130,7 +126,7 @@ def best_span_windows(context: QueryContext) -> tuple[np.ndarray, torch.Tensor, 
     outputs = context.window_outputs()
     spans = context.spans()
     num_questions = len(context.candidates)
-    question_index = context.window_question_index(outputs)
+    question_index = context.window_question_index(outputs.feature_indices)
     first_window = torch.full((num_questions,), len(question_index), dtype=torch.long)
     first_window.scatter_reduce_(
         0, question_index, torch.arange(len(question_index)), reduce="amin"
@@ -153,16 +149,19 @@ def gradient_embeddings(context: QueryContext) -> torch.Tensor:
     rows, start, end = best_span_windows(context)
     scorer = context._require_scorer()
     model, features, device = scorer.model, scorer.features, scorer.device
-    started = time.perf_counter()
-    by_length = np.argsort(-features.lengths[torch.as_tensor(rows)].numpy(), kind="stable")
     embeddings = None
-    model.eval()
-    with torch.no_grad():
-        for begin in range(0, len(rows), scorer.batch_size):
-            positions = by_length[begin : begin + scorer.batch_size]
-            inputs = batch_inputs(features, rows[positions], device)
-            with autocast_context(device, scorer.bf16):
-                output = model(**inputs, output_hidden_states=True)
+    batches = forward_batches(
+        model,
+        features,
+        rows,
+        scorer.batch_size,
+        device,
+        output_hidden_states=True,
+        bf16=scorer.bf16,
+        description="badge gradients",
+    )
+    with context.model_time(), torch.no_grad():
+        for positions, inputs, output in batches:
             where = torch.as_tensor(positions)
             batch = span_gradient_embeddings(
                 output.hidden_states[-1],
@@ -175,7 +174,6 @@ def gradient_embeddings(context: QueryContext) -> torch.Tensor:
             if embeddings is None:
                 embeddings = torch.empty((len(rows), batch.shape[1]), device=device)
             embeddings[where.to(device)] = batch
-    context.model_seconds += time.perf_counter() - started
     if embeddings is None:
         embeddings = torch.empty((0, 2 * model.config.hidden_size), device=device)
     context._cache[GRADIENT_EMBEDDINGS_KEY] = embeddings

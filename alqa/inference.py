@@ -7,7 +7,7 @@ work compared with always feeding padded windows.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -49,6 +49,38 @@ def autocast_context(device: torch.device, bf16: bool):
 
 
 @torch.no_grad()
+def forward_batches(
+    model: torch.nn.Module,
+    features: TokenizedQA,
+    rows: np.ndarray,
+    batch_size: int,
+    device: torch.device,
+    *,
+    dropout: bool = False,
+    output_hidden_states: bool = False,
+    bf16: bool = True,
+    description: str = "score",
+) -> Iterator[tuple[np.ndarray, dict[str, torch.Tensor], object]]:
+    """Forward passes over windows in length-sorted, trimmed batches, without gradients.
+
+    Yields (positions into ``rows``, batch inputs, model output) per batch; the caller reduces
+    each batch at once, so no [F, L, H] hidden states are ever kept. ``dropout=True`` keeps
+    dropout active (one Monte-Carlo pass); the model is left in eval mode afterwards.
+    """
+    rows = np.asarray(rows, dtype=np.int64)
+    by_length = np.argsort(-features.lengths[torch.as_tensor(rows)].numpy(), kind="stable")
+    model.train(dropout)
+    try:
+        for begin in tqdm(range(0, len(rows), batch_size), desc=description, leave=False):
+            positions = by_length[begin : begin + batch_size]
+            inputs = batch_inputs(features, rows[positions], device)
+            with autocast_context(device, bf16):
+                output = model(**inputs, output_hidden_states=output_hidden_states)
+            yield positions, inputs, output
+    finally:
+        model.eval()
+
+
 def predict_windows(
     model: torch.nn.Module,
     features: TokenizedQA,
@@ -70,13 +102,17 @@ def predict_windows(
     start = torch.full((len(rows), max_length), float("-inf"), device=device)
     end = torch.full((len(rows), max_length), float("-inf"), device=device)
     embeddings = None
-    by_length = np.argsort(-features.lengths[torch.as_tensor(rows)].numpy(), kind="stable")
-    model.train(dropout)
-    for begin in tqdm(range(0, len(rows), batch_size), desc=description, leave=False):
-        positions = by_length[begin : begin + batch_size]
-        inputs = batch_inputs(features, rows[positions], device)
-        with autocast_context(device, bf16):
-            output = model(**inputs, output_hidden_states=with_embeddings)
+    for positions, inputs, output in forward_batches(
+        model,
+        features,
+        rows,
+        batch_size,
+        device,
+        dropout=dropout,
+        output_hidden_states=with_embeddings,
+        bf16=bf16,
+        description=description,
+    ):
         length = inputs["input_ids"].shape[1]
         where = torch.as_tensor(positions, device=device)
         start[where, :length] = output.start_logits.float()
@@ -86,5 +122,4 @@ def predict_windows(
             if embeddings is None:
                 embeddings = torch.empty((len(rows), cls.shape[1]), device=device)
             embeddings[where] = cls
-    model.eval()
     return WindowOutputs(rows, start, end, embeddings)

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from alqa.features import TokenizedQA
-from alqa.inference import autocast_context, batch_inputs
+from alqa.inference import autocast_context, forward_batches
 
 
 def spread_layers(num_hidden_layers: int, count: int = 3) -> list[int]:
@@ -122,15 +122,21 @@ def predict_window_losses(
     """
     rows = np.asarray(rows, dtype=np.int64)
     predicted = torch.empty(len(rows))
-    by_length = np.argsort(-features.lengths[torch.as_tensor(rows)].numpy(), kind="stable")
-    model.eval()
-    for begin in range(0, len(rows), batch_size):
-        positions = by_length[begin : begin + batch_size]
-        inputs = batch_inputs(features, rows[positions], device)
-        with autocast_context(device, bf16):
-            output = model(**inputs, output_hidden_states=True)
-            batch_losses = module(output.hidden_states, inputs["attention_mask"])
-        predicted[torch.as_tensor(positions)] = batch_losses.float().cpu()
+    batches = forward_batches(
+        model,
+        features,
+        rows,
+        batch_size,
+        device,
+        output_hidden_states=True,
+        bf16=bf16,
+        description="predict losses",
+    )
+    with torch.no_grad():  # the module's own parameters need no graph either
+        for positions, inputs, output in batches:
+            with autocast_context(device, bf16):
+                batch_losses = module(output.hidden_states, inputs["attention_mask"])
+            predicted[torch.as_tensor(positions)] = batch_losses.float().cpu()
     return predicted
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import time
 from typing import TYPE_CHECKING
 
 import torch
@@ -112,12 +111,11 @@ def mc_span_log_probs(
     rows = outputs.feature_indices[used.cpu().numpy()]
     seed = int(context.rng.integers(2**63 - 1))
     cuda = [scorer.device] if scorer.device.type == "cuda" else []
-    started = time.perf_counter()
     per_pass = []
     switch = (
         contextlib.nullcontext() if attention_dropout else without_attention_dropout(scorer.model)
     )
-    with torch.random.fork_rng(devices=cuda), switch:
+    with context.model_time(), torch.random.fork_rng(devices=cuda), switch:
         torch.manual_seed(seed)
         for t in range(passes):
             mc = predict_windows(
@@ -132,8 +130,5 @@ def mc_span_log_probs(
             )
             per_pass.append(span_log_probs(mc.start_logits, mc.end_logits, local))
     result = torch.stack(per_pass)
-    if cuda:
-        torch.cuda.synchronize(scorer.device)
-    context.model_seconds += time.perf_counter() - started
     context._cache[key] = result
     return result

@@ -13,8 +13,6 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import torch
-
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -30,8 +28,9 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         raise
 
 
-def atomic_write_json(path: Path, document: Any) -> None:
-    atomic_write_bytes(path, json.dumps(document, indent=2).encode("utf-8"))
+def atomic_write_json(path: Path, document: Any, default=None) -> None:
+    """``default`` as in ``json.dumps`` (e.g. ``str`` for a free-form error record)."""
+    atomic_write_bytes(path, json.dumps(document, indent=2, default=default).encode("utf-8"))
 
 
 def read_json(path: Path) -> Any | None:
@@ -42,6 +41,8 @@ def read_json(path: Path) -> Any | None:
 
 def atomic_save_torch(path: Path, obj: Any) -> None:
     """``torch.save`` through a temporary file (model weights for warm-start resume)."""
+    import torch  # here, so the JSON helpers stay light (alqa.sweep loads at Hydra start-up)
+
     path.parent.mkdir(parents=True, exist_ok=True)
     descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     os.close(descriptor)

@@ -28,6 +28,8 @@ from typing import IO, Any
 
 from hydra.experimental.callback import Callback
 
+from alqa.state import atomic_write_json
+
 log = logging.getLogger(__name__)
 
 FAILED_FILE = "failed.json"
@@ -87,7 +89,6 @@ def job_description() -> dict[str, Any]:
 def record_failure(run_dir: str | Path, error: BaseException) -> Path:
     """Write ``failed.json`` (error type, message, traceback, job) in the job's directory."""
     path = Path(run_dir) / FAILED_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
     record = {
         "error_type": type(error).__name__,
         "message": str(error),
@@ -95,9 +96,7 @@ def record_failure(run_dir: str | Path, error: BaseException) -> Path:
         "job": job_description(),
         "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(record, indent=2, default=str))
-    tmp.replace(path)
+    atomic_write_json(path, record, default=str)
     return path
 
 

@@ -28,14 +28,13 @@ import torch
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT / "tests"))
 
-MC_STRATEGIES = {
-    "margin_dropout",
-    "least_confidence_dropout",
-    "entropy_dropout",
-    "var_ratio",
-    "bald",
-    "mean_std",
-}
+
+def mc_strategy_names() -> set[str]:
+    """Names of the strategies that take ``strategy.mc_passes``."""
+    from alqa.strategies import available_strategies
+    from alqa.strategies.bayesian import MCDropoutStrategy
+
+    return {n for n, c in available_strategies().items() if issubclass(c, MCDropoutStrategy)}
 
 
 class RecordingCache(dict):
@@ -72,7 +71,7 @@ def compose(args, strategy: str):
     ]
     if args.epochs:
         overrides.append(f"train.epochs={args.epochs}")
-    if strategy in MC_STRATEGIES:
+    if strategy in mc_strategy_names():
         overrides.append(f"strategy.mc_passes={args.mc_passes}")
     return compose_config(overrides)
 
@@ -162,7 +161,7 @@ def main() -> None:
         flush=True,
     )
     mc_seconds = 0.0
-    if MC_STRATEGIES & set(names):
+    if mc_strategy_names() & set(names):
         mc_span_log_probs(shared, args.mc_passes)
         mc_seconds = shared.model_seconds - deterministic_seconds
         print(

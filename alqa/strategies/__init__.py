@@ -27,11 +27,16 @@ __all__ = [
     "top_k",
     "available_strategies",
     "build_strategy",
+    "UnknownStrategyError",
     "RandomSampling",
     "LeastConfidence",
     "Margin",
     "Entropy",
 ]
+
+
+class UnknownStrategyError(ValueError):
+    """``strategy.name`` names no strategy class; the message lists the available ones."""
 
 
 def _all_subclasses(cls: type) -> list[type]:
@@ -54,7 +59,9 @@ def build_strategy(strategy_cfg: Any) -> QueryStrategy:
     name = strategy_cfg.get("name")
     known = available_strategies()
     if name not in known:
-        raise ValueError(f"unknown strategy {name!r}; available: {', '.join(sorted(known))}")
+        raise UnknownStrategyError(
+            f"unknown strategy {name!r}; available: {', '.join(sorted(known))}"
+        )
     from omegaconf import OmegaConf
 
     params = (

@@ -7,6 +7,7 @@ nothing is computed twice within a round.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
@@ -55,6 +56,18 @@ class QueryContext:
             raise RuntimeError("this strategy needs a model, but the query context has none")
         return self.scorer
 
+    @contextlib.contextmanager
+    def model_time(self):
+        """Count the enclosed model passes as ``model_seconds`` (synchronising CUDA first)."""
+        device = self._require_scorer().device
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            if device.type == "cuda":
+                torch.cuda.synchronize(device)
+            self.model_seconds += time.perf_counter() - started
+
     def window_outputs(self, *, with_embeddings: bool = False) -> WindowOutputs:
         """Deterministic (dropout off) logits of every window of every candidate question."""
         key = ("windows", with_embeddings)
@@ -62,26 +75,29 @@ class QueryContext:
         if cached is not None:
             return cached
         scorer = self._require_scorer()
-        started = time.perf_counter()
-        outputs = predict_windows(
-            scorer.model,
-            scorer.features,
-            scorer.features.features_of(self.candidates),
-            scorer.batch_size,
-            scorer.device,
-            with_embeddings=with_embeddings,
-            bf16=scorer.bf16,
-        )
-        self.model_seconds += time.perf_counter() - started
+        with self.model_time():
+            outputs = predict_windows(
+                scorer.model,
+                scorer.features,
+                scorer.features.features_of(self.candidates),
+                scorer.batch_size,
+                scorer.device,
+                with_embeddings=with_embeddings,
+                bf16=scorer.bf16,
+            )
         self._cache[key] = outputs
         return outputs
 
-    def window_question_index(self, outputs: WindowOutputs) -> torch.Tensor:
-        """For each scored window, its row in ``candidates`` (not its pool index)."""
+    def window_question_index(
+        self, feature_indices: np.ndarray, questions: np.ndarray | None = None
+    ) -> torch.Tensor:
+        """For each window (row of the tokenised pool), its row in ``questions`` (default:
+        ``candidates``), not its pool index; −1 for a window of another question."""
         scorer = self._require_scorer()
+        questions = self.candidates if questions is None else np.asarray(questions)
         position = np.full(scorer.features.num_examples, -1, dtype=np.int64)
-        position[self.candidates] = np.arange(len(self.candidates))
-        pool_index = scorer.features.example_index.numpy()[outputs.feature_indices]
+        position[questions] = np.arange(len(questions))
+        pool_index = scorer.features.example_index.numpy()[np.asarray(feature_indices)]
         return torch.from_numpy(position[pool_index])
 
     def spans(self) -> QuestionSpans:
@@ -94,7 +110,7 @@ class QueryContext:
                 outputs.start_logits,
                 outputs.end_logits,
                 offsets,
-                self.window_question_index(outputs),
+                self.window_question_index(outputs.feature_indices),
                 len(self.candidates),
                 scorer.n_best,
                 scorer.max_answer_length,

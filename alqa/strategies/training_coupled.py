@@ -4,8 +4,6 @@ CEAL (confident unlabeled questions are trained on as pseudo-labels, never count
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import torch
 
@@ -80,29 +78,20 @@ class LossPrediction(ScoreBasedStrategy):
             if module is None:
                 raise RuntimeError("loss_prediction: the model has no loss-prediction module")
             rows = scorer.features.features_of(context.candidates)
-            started = time.perf_counter()
-            predicted = predict_window_losses(
-                scorer.model,
-                module,
-                scorer.features,
-                rows,
-                scorer.batch_size,
-                scorer.device,
-                scorer.bf16,
-            )
-            context.model_seconds += time.perf_counter() - started
+            with context.model_time():
+                predicted = predict_window_losses(
+                    scorer.model,
+                    module,
+                    scorer.features,
+                    rows,
+                    scorer.batch_size,
+                    scorer.device,
+                    scorer.bf16,
+                )
             context._cache[WINDOW_LOSSES_KEY] = (rows, predicted)
         rows, predicted = context._cache[WINDOW_LOSSES_KEY]
-        # window_question_index reads only ``feature_indices`` of what it is given
-        question = context.window_question_index(_Rows(rows))
+        question = context.window_question_index(rows)
         return max_per_question(predicted, question, len(context.candidates)).numpy()
-
-
-class _Rows:
-    """Pool feature rows in the shape ``QueryContext.window_question_index`` reads."""
-
-    def __init__(self, feature_indices: np.ndarray) -> None:
-        self.feature_indices = np.asarray(feature_indices, dtype=np.int64)
 
 
 UNCERTAINTY_MEASURES = {
