@@ -22,12 +22,10 @@ from omegaconf import DictConfig, OmegaConf
 from alqa.budget import Budget, BudgetError
 from alqa.curves import area_under_budget_curve
 from alqa.data import load_pool_and_eval
-from alqa.features import TokenizedQA, tokenize_questions
-from alqa.inference import predict_windows
+from alqa.evaluation import evaluate
+from alqa.features import tokenize_questions
 from alqa.loggers import RunLogger
-from alqa.metrics import squad_scores
 from alqa.modeling import InitialWeights, build_model, load_tokenizer, pick_device
-from alqa.span_scoring import best_answers, question_spans
 from alqa.state import atomic_save_torch, atomic_write_json, read_json
 from alqa.strategies import QueryContext, QueryStrategy, build_strategy
 from alqa.strategies.base import PoolScorer
@@ -61,38 +59,6 @@ def _differences(old: Any, new: Any, prefix: str = "") -> list[str]:
         keys = sorted(set(old) | set(new))
         return [d for k in keys for d in _differences(old.get(k), new.get(k), f"{prefix}{k}.")]
     return [] if old == new else [prefix.rstrip(".")]
-
-
-def evaluate(
-    model: torch.nn.Module,
-    features: TokenizedQA,
-    rows: list[dict[str, Any]],
-    cfg: DictConfig,
-    device: torch.device,
-) -> dict[str, float]:
-    """SQuAD EM/F1 of the model's best pooled span for every evaluation question."""
-    outputs = predict_windows(
-        model,
-        features,
-        np.arange(features.num_features),
-        int(cfg.train.eval_batch_size),
-        device,
-        bf16=bool(cfg.train.bf16),
-        description="evaluate",
-    )
-    spans = question_spans(
-        outputs.start_logits,
-        outputs.end_logits,
-        features.offsets,
-        features.example_index,
-        features.num_examples,
-        int(cfg.scoring.n_best),
-        int(cfg.scoring.max_answer_length),
-    )
-    answers = best_answers(spans, [r["context"] for r in rows])
-    predictions = {r["id"]: a for r, a in zip(rows, answers)}
-    references = {r["id"]: r["answers"]["text"] for r in rows}
-    return squad_scores(predictions, references)
 
 
 class ActiveLearningRun:
@@ -236,7 +202,17 @@ class ActiveLearningRun:
                 )
             )
             scores, eval_seconds = timed(
-                functools.partial(evaluate, model, eval_features, evaluation, cfg, device)
+                functools.partial(
+                    evaluate,
+                    model,
+                    eval_features,
+                    evaluation,
+                    batch_size=int(cfg.train.eval_batch_size),
+                    n_best=int(cfg.scoring.n_best),
+                    max_answer_length=int(cfg.scoring.max_answer_length),
+                    device=device,
+                    bf16=bool(cfg.train.bf16),
+                )
             )
             record = {
                 "round": round_number,
