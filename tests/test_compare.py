@@ -7,14 +7,16 @@ never read back from the implementation.
 from __future__ import annotations
 
 import csv
+import importlib
 import json
 import math
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-import alqa.compare
+import alqa.compare.cli
 from alqa.compare import main, t_critical
 from alqa.curves import area_under_budget_curve, label_savings, labels_to_reach
 
@@ -175,7 +177,7 @@ CURVES = {
 @pytest.fixture()
 def no_plots(monkeypatch: pytest.MonkeyPatch) -> None:
     """Skip rendering (~0.4 s per call) in tests about the numbers; two tests keep real plots."""
-    monkeypatch.setattr(alqa.compare, "plot_learning_curves", lambda *args, **kwargs: [])
+    monkeypatch.setattr(alqa.compare.cli, "plot_learning_curves", lambda *args, **kwargs: [])
 
 
 @pytest.fixture()
@@ -425,6 +427,22 @@ def test_structurally_wrong_results_exit_2(
     assert main([str(tmp_path / "run"), "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
     assert str(path.resolve()) in err and "expected" in err
+
+
+def test_python_dash_m_and_the_console_script_entry_point(tmp_path: Path) -> None:
+    """The package keeps both ways in: ``python -m alqa.compare`` and ``alqa.compare:main``."""
+    done = subprocess.run(
+        [sys.executable, "-m", "alqa.compare", str(tmp_path / "missing")],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    assert done.returncode == 2
+    assert done.stderr.startswith("alqa-compare: error: ") and done.stderr.count("\n") == 1
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    pyproject = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())
+    module, _, name = pyproject["project"]["scripts"]["alqa-compare"].partition(":")
+    assert getattr(importlib.import_module(module), name) is main
 
 
 def test_no_results_found_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

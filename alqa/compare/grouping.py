@@ -1,0 +1,139 @@
+"""Which config keys were swept, and which runs belong together (one row, one curve)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from alqa.compare.loading import UNSET, Run, strategy_name
+
+RANDOM = "random"
+
+# Config keys that vary between runs without being an experimental condition: per-run
+# bookkeeping (seeds, output locations, logging such as logger.name=<strategy>-seed<seed>)
+# would otherwise split every run into its own group during auto-detection.
+_EXCLUDED_PREFIXES = ("hydra.", "logger.", "wandb.")
+_EXCLUDED_LEAVES = frozenset({"seed", "output_dir", "out_dir", "run_dir", "save_dir"})
+
+
+def flatten_config(config: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested config as ``{dotted.key: scalar}``; lists are skipped (never a sweep axis here)."""
+    flat: dict[str, Any] = {}
+    for key, value in config.items():
+        dotted = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            flat.update(flatten_config(value, dotted + "."))
+        elif not isinstance(value, (list, tuple)):
+            flat[dotted] = value
+    return flat
+
+
+def get_key(config: Mapping[str, Any], dotted: str) -> Any:
+    """Value at a dotted key, or UNSET; lists and dicts become JSON text so they can be grouped."""
+    node: Any = config
+    for part in dotted.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            return UNSET
+        node = node[part]
+    if isinstance(node, (list, Mapping)):
+        return json.dumps(node, sort_keys=True)
+    return node
+
+
+def _auto_candidate(key: str) -> bool:
+    leaf = key.rsplit(".", 1)[-1]
+    if key == "strategy.name" or key.startswith(_EXCLUDED_PREFIXES):
+        return False
+    return leaf not in _EXCLUDED_LEAVES and not leaf.endswith("_seed")
+
+
+def detect_swept_keys(configs: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Config keys whose value differs between runs, i.e. the axes of a sweep.
+
+    Seeds, ``hydra.*``, ``logger.*``, ``wandb.*``, output locations and lists are never sweep
+    axes. A key that only follows keys already chosen (``model.name_or_path`` and the model's
+    learning rate once ``model.name`` is swept) is dropped, so labels name each axis once;
+    ``*.name`` keys and shallow keys are preferred. Keys under ``strategy.`` are strategy
+    hyperparameters that naturally differ between strategies, so they only count when they
+    split runs of the *same* strategy. Any other key counts wherever it differs (including
+    present vs absent), so a strategy run with another model or dataset than its random
+    baseline is never silently pooled or compared as if equal.
+    """
+    flats = [flatten_config(c) for c in configs]
+    candidates = sorted(
+        {k for flat in flats for k in flat if _auto_candidate(k)},
+        key=lambda k: (not k.endswith(".name"), k.count("."), k),
+    )
+    general = [k for k in candidates if not k.startswith("strategy.")]
+    specific = [k for k in candidates if k.startswith("strategy.")]
+
+    def refine(blocks: list[tuple[Any, ...]], keys: list[str], kept: list[str]) -> list[tuple]:
+        for key in keys:
+            finer = [b + (flat.get(key, UNSET),) for b, flat in zip(blocks, flats, strict=True)]
+            if len(set(finer)) > len(set(blocks)):
+                kept.append(key)
+                blocks = finer
+        return blocks
+
+    kept: list[str] = []
+    blocks = refine([() for _ in flats], general, kept)
+    refine([(strategy_name(c), *b) for c, b in zip(configs, blocks, strict=True)], specific, kept)
+    return sorted(kept)
+
+
+def format_value(value: Any) -> str:
+    """A config value as shown in labels and CSV cells (``<unset>`` for a missing key)."""
+    return repr(value) if value is UNSET else str(value)
+
+
+@dataclass
+class Group:
+    """Runs of one strategy under one setting of the grouping keys (one row, one curve)."""
+
+    strategy: str
+    key_values: dict[str, Any]
+    runs: list[Run] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        """``strategy | key=value | ...``; another strategy's hyperparameters are left out."""
+        parts = [self.strategy]
+        for key, value in self.key_values.items():
+            if not (value is UNSET and key.startswith("strategy.")):
+                parts.append(f"{key}={format_value(value)}")
+        return " | ".join(parts)
+
+    @property
+    def is_random(self) -> bool:
+        return self.strategy == RANDOM
+
+
+def group_runs(runs: Sequence[Run], keys: Sequence[str]) -> list[Group]:
+    """Group runs by strategy name plus the given dotted keys, pooling seeds within a group."""
+    keys = [k for k in dict.fromkeys(keys) if k != "strategy.name"]
+    groups: dict[tuple[Any, ...], Group] = {}
+    for run in runs:
+        values = {k: get_key(run.config, k) for k in keys}
+        ident = (run.strategy, *values.values())
+        groups.setdefault(ident, Group(run.strategy, values)).runs.append(run)
+    return sorted(groups.values(), key=lambda g: g.label)
+
+
+def pick_reference(group: Group, randoms: Sequence[Group]) -> tuple[Group | None, list[str]]:
+    """The random group sharing this group's non-strategy key values (else the closest one).
+
+    Returns the reference and the keys it differs in, so a fallback can be named in the notes.
+    """
+    if group.is_random:
+        return group, []
+    keys = [k for k in group.key_values if not k.startswith("strategy.")]
+
+    def mismatches(ref: Group) -> list[str]:
+        return [k for k in keys if ref.key_values.get(k, UNSET) != group.key_values[k]]
+
+    if not randoms:
+        return None, []
+    best = min(randoms, key=lambda r: len(mismatches(r)))  # ties: first label, randoms sorted
+    return best, mismatches(best)
