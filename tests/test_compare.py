@@ -12,12 +12,14 @@ import json
 import math
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from scipy import stats
 
 import alqa.compare.cli
-from alqa.compare import main, t_critical
+from alqa.compare import main, paired_delta, t_critical
 from alqa.curves import area_under_budget_curve, label_savings, labels_to_reach
 
 T_DF1 = 12.706  # t_{0.975, 1}
@@ -544,3 +546,276 @@ def test_random_baseline_fallback_is_noted(tmp_path: Path) -> None:
     assert bert["random_reference"] == "random | model.name=minilm"
     assert "differs in model.name" in bert["note"]
     assert rows["margin | model.name=minilm"]["note"] == ""
+
+
+# --------------------------------------------------------------------------- paired vs random
+
+PAIRED_COLUMNS = [
+    "paired_n_seeds",
+    "paired_delta_aubc_f1",
+    "paired_delta_ci95",
+    "paired_p_value",
+    "paired_wilcoxon_p_value",
+    "paired_delta_final_f1",
+    "paired_delta_final_f1_ci95",
+    "paired_final_f1_p_value",
+    "paired_final_f1_wilcoxon_p_value",
+    "paired_label_savings_mean",
+    "paired_label_savings_ci95",
+    "paired_label_savings_not_reached",
+]
+
+
+def random_f1(seed: int) -> list[float]:
+    """Random's curve for a seed: a strong seed effect that pairing must cancel."""
+    return [30.0 + 7 * seed, 45.0 + 6 * seed, 55.0 + 5 * seed]
+
+
+def shifted(curve: list[float], by: list[float]) -> list[float]:
+    return [y + d for y, d in zip(curve, by, strict=True)]
+
+
+def write_paired_sweep(
+    runs: Path, seeds: list[int], strategies: dict[str, Callable[[int], list[float]]]
+) -> None:
+    """One random run per seed plus, per strategy, a run per seed from ``curve(seed)``."""
+    job = 0
+    for seed in seeds:
+        f1 = random_f1(seed)
+        write_run(runs / str(job), _config("random", seed), f1, [y - 10 for y in f1])
+        job += 1
+        for name, curve in strategies.items():
+            f1 = curve(seed)
+            write_run(runs / str(job), _config(name, seed), f1, [y - 10 for y in f1])
+            job += 1
+
+
+def expected_paired(strategy: list[float], random: list[float]) -> tuple[float, float, float]:
+    """Mean difference, 95% t half-width and paired t-test p, computed here with numpy/scipy."""
+    diff = [s - r for s, r in zip(strategy, random, strict=True)]
+    n = len(diff)
+    mean = sum(diff) / n
+    sd = math.sqrt(sum((d - mean) ** 2 for d in diff) / (n - 1))
+    half = float(stats.t.ppf(0.975, n - 1)) * sd / math.sqrt(n)
+    return mean, half, float(stats.ttest_rel(strategy, random).pvalue)
+
+
+@pytest.mark.usefixtures("no_plots")
+def test_paired_deltas_better_worse_and_identical(tmp_path: Path) -> None:
+    seeds = [0, 1, 2, 3]
+    strategies = {
+        # better on every seed, by a seed-dependent amount (so the differences have a spread)
+        "margin": lambda s: shifted(random_f1(s), [4 + s, 6 + s, 5 + 2 * s]),
+        # worse on every seed
+        "bald": lambda s: shifted(random_f1(s), [-3 - s % 2, -5, -2 - s]),
+        # exactly random's curve on every seed
+        "copycat": random_f1,
+    }
+    write_paired_sweep(tmp_path / "runs", seeds, strategies)
+    out = tmp_path / "out"
+    assert main([str(tmp_path / "runs"), "--out", str(out)]) == 0
+    rows = read_csv(out / "comparison.csv")
+
+    random_aubc = [trapezoid_aubc(BUDGET, random_f1(s)) for s in seeds]
+    random_final = [random_f1(s)[-1] for s in seeds]
+    for name in ("margin", "bald"):
+        row = rows[name]
+        assert row["paired_n_seeds"] == "4"
+        curves = [strategies[name](s) for s in seeds]
+        mean, half, p = expected_paired([trapezoid_aubc(BUDGET, c) for c in curves], random_aubc)
+        assert float(row["paired_delta_aubc_f1"]) == pytest.approx(mean, abs=1e-5)
+        assert float(row["paired_delta_ci95"]) == pytest.approx(half, rel=1e-5)
+        assert float(row["paired_p_value"]) == pytest.approx(p, rel=1e-4)
+        mean, half, p = expected_paired([c[-1] for c in curves], random_final)
+        assert float(row["paired_delta_final_f1"]) == pytest.approx(mean, abs=1e-5)
+        assert float(row["paired_delta_final_f1_ci95"]) == pytest.approx(half, rel=1e-5)
+        assert float(row["paired_final_f1_p_value"]) == pytest.approx(p, rel=1e-4)
+        assert row["paired_wilcoxon_p_value"] == ""  # 4 pairs: below the Wilcoxon minimum
+
+    margin, bald = rows["margin"], rows["bald"]
+    delta, half = float(margin["paired_delta_aubc_f1"]), float(margin["paired_delta_ci95"])
+    assert delta - half > 0 and float(margin["paired_p_value"]) < 0.01  # CI excludes 0
+    delta, half = float(bald["paired_delta_aubc_f1"]), float(bald["paired_delta_ci95"])
+    assert delta + half < 0 and float(bald["paired_p_value"]) < 0.05
+
+    # Identical curves: delta 0 with a zero-width interval and p = 1 (no evidence at all).
+    same = rows["copycat"]
+    assert float(same["paired_delta_aubc_f1"]) == 0.0
+    assert float(same["paired_delta_ci95"]) == 0.0
+    assert float(same["paired_p_value"]) == 1.0
+    assert float(same["paired_label_savings_mean"]) == 0.0
+
+    # The unpaired interval is wide (seed effect), the paired one is not: pairing matters.
+    assert float(margin["aubc_f1_ci"]) > 5 * float(margin["paired_delta_ci95"])
+
+    md = (out / "comparison.md").read_text()
+    assert "paired Δ AUBC F1 vs random" in md and "paired t-test" in md
+    mean, half, p = expected_paired(
+        [trapezoid_aubc(BUDGET, strategies["margin"](s)) for s in seeds], random_aubc
+    )
+    assert f"| {mean:+.1f} ± {half:.1f} (p={p:.3f}) |" in md
+    assert "| +0.0 ± 0.0 (p=1.000) |" in md
+
+
+@pytest.mark.usefixtures("no_plots")
+def test_paired_columns_exist_and_are_empty_for_random_and_without_pairs(tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    write_run(runs / "0", _config("random", 0), [40, 50, 60], [30, 40, 50])
+    write_run(runs / "1", _config("margin", 0), [50, 70, 80], [40, 60, 70])
+    write_run(runs / "2", _config("entropy", 7), [50, 70, 80], [40, 60, 70])  # no random seed 7
+    out = tmp_path / "out"
+    assert main([str(runs), "--out", str(out)]) == 0
+    with (out / "comparison.csv").open(newline="") as fh:
+        header = next(csv.reader(fh))
+    assert set(PAIRED_COLUMNS) <= set(header)
+    rows = read_csv(out / "comparison.csv")
+    assert all(rows["random"][c] == "" for c in PAIRED_COLUMNS)
+    assert all(rows["entropy"][c] == "" for c in PAIRED_COLUMNS)
+    assert "seed 7 (no random run)" in rows["entropy"]["note"]
+
+    # A single pair: the difference, but no interval and no p-value.
+    margin = rows["margin"]
+    assert margin["paired_n_seeds"] == "1"
+    assert float(margin["paired_delta_aubc_f1"]) == pytest.approx(67.5 - 50.0)
+    assert float(margin["paired_delta_final_f1"]) == pytest.approx(80.0 - 60.0)
+    for column in ("paired_delta_ci95", "paired_p_value", "paired_wilcoxon_p_value"):
+        assert margin[column] == ""
+    assert "| +17.5 |" in (out / "comparison.md").read_text()
+
+
+@pytest.mark.usefixtures("no_plots")
+def test_pairing_is_by_seed_not_by_order_and_unpaired_seeds_are_reported(tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    # Random's jobs in another seed order than margin's, and no random run for seed 3.
+    for job, seed in enumerate([2, 0, 1]):
+        f1 = random_f1(seed)
+        write_run(runs / f"r{job}", _config("random", seed), f1, f1)
+    deltas = {0: 1.0, 1: 2.0, 2: 4.0, 3: 50.0}
+    for seed in (0, 1, 2, 3):
+        f1 = shifted(random_f1(seed if seed < 3 else 0), [deltas[seed]] * 3)
+        write_run(runs / f"m{seed}", _config("margin", seed), f1, f1)
+    out = tmp_path / "out"
+    assert main([str(runs), "--out", str(out)]) == 0
+    row = read_csv(out / "comparison.csv")["margin"]
+    assert row["n_seeds"] == "4" and row["paired_n_seeds"] == "3"
+    # A constant shift moves AUBC by the shift: deltas 1, 2, 4 for seeds 0-2; seed 3 left out.
+    assert float(row["paired_delta_aubc_f1"]) == pytest.approx((1 + 2 + 4) / 3, abs=1e-6)
+    assert float(row["paired_delta_final_f1"]) == pytest.approx((1 + 2 + 4) / 3, abs=1e-6)
+    assert "not paired with random: seed 3 (no random run)" in row["note"]
+
+
+@pytest.mark.usefixtures("no_plots")
+def test_duplicate_seed_is_not_paired(tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    for seed in (0, 1):
+        write_run(runs / f"r{seed}", _config("random", seed), [40, 50, 60], [30, 40, 50])
+    write_run(runs / "m0", _config("margin", 0), [50, 70, 80], [40, 60, 70])
+    write_run(runs / "m0b", _config("margin", 0), [45, 65, 75], [40, 60, 70])
+    write_run(runs / "m1", _config("margin", 1), [41, 51, 61], [40, 60, 70])
+    assert main([str(runs), "--out", str(tmp_path / "out")]) == 0
+    row = read_csv(tmp_path / "out" / "comparison.csv")["margin"]
+    assert row["paired_n_seeds"] == "1"
+    assert float(row["paired_delta_final_f1"]) == pytest.approx(1.0)
+    assert "seed 0 (duplicate seed)" in row["note"]
+
+
+@pytest.mark.usefixtures("no_plots")
+def test_wilcoxon_from_six_pairs_on(tmp_path: Path) -> None:
+    # Strategy above random on every seed by different amounts: with n pairs all of one sign,
+    # the exact two-sided signed-rank p is 2 * (1/2)^n, i.e. 2/64 for six pairs.
+    def better(seed: int) -> list[float]:
+        return shifted(random_f1(seed), [1.0 + seed] * 3)
+
+    for n_seeds, expected in ((6, 2 / 2**6), (5, None)):
+        runs = tmp_path / f"runs{n_seeds}"
+        write_paired_sweep(runs, list(range(n_seeds)), {"margin": better})
+        assert main([str(runs), "--out", str(runs)]) == 0
+        row = read_csv(runs / "comparison.csv")["margin"]
+        assert row["paired_n_seeds"] == str(n_seeds)
+        if expected is None:
+            assert row["paired_wilcoxon_p_value"] == ""
+            assert row["paired_final_f1_wilcoxon_p_value"] == ""
+        else:
+            assert float(row["paired_wilcoxon_p_value"]) == pytest.approx(expected)
+            assert float(row["paired_final_f1_wilcoxon_p_value"]) == pytest.approx(expected)
+        assert row["paired_p_value"] != ""
+
+
+@pytest.mark.usefixtures("no_plots")
+def test_per_seed_label_savings_with_interval_and_not_reached(tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    curves = {0: [50, 70, 80], 1: [40, 60, 70], 2: [30, 40, 50]}
+    for seed, f1 in curves.items():
+        write_run(runs / f"r{seed}", _config("random", seed), [40, 50, 60], [30, 40, 50])
+        write_run(runs / f"m{seed}", _config("margin", seed), f1, f1)
+    assert main([str(runs), "--out", str(tmp_path / "out")]) == 0
+    row = read_csv(tmp_path / "out" / "comparison.csv")["margin"]
+    # Random's final 60 at 300 labels. Seed 0 reaches 60 at 150 (saves 150), seed 1 at its
+    # 200-label round (saves 100), seed 2 never: mean 125, half-width t(1) * |150-100| / 2.
+    assert float(row["paired_label_savings_mean"]) == pytest.approx(125.0)
+    assert float(row["paired_label_savings_ci95"]) == pytest.approx(T_DF1 * 25.0, rel=1e-4)
+    assert row["paired_label_savings_not_reached"] == "1"
+
+
+@pytest.mark.usefixtures("no_plots")
+def test_pair_with_a_run_that_stopped_early_is_compared_on_common_budgets(tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    write_run(runs / "r0", _config("random", 0), [40, 50, 60], [30, 40, 50])
+    write_run(runs / "m0", _config("margin", 0), [45, 60], [35, 50], finished=False)
+    assert main([str(runs), "--out", str(tmp_path / "out")]) == 0
+    row = read_csv(tmp_path / "out" / "comparison.csv")["margin"]
+    # Both cut to 200 labels: AUBC (45+60)/2 - (40+50)/2 = 7.5 and final 60 - 50 = 10; over
+    # random's full curve the AUBC delta would have been 52.5 - 50 = 2.5.
+    assert float(row["paired_delta_aubc_f1"]) == pytest.approx(7.5)
+    assert float(row["paired_delta_final_f1"]) == pytest.approx(10.0)
+    assert "1 pair(s) compared up to the shorter run's last budget" in row["note"]
+
+
+def test_paired_delta_edge_cases() -> None:
+    one = paired_delta([5.0], [3.0])
+    assert (one.n, one.mean, one.ci, one.p_value, one.wilcoxon_p) == (1, 2.0, None, None, None)
+
+    # The same non-zero difference on every seed: zero-width interval, t-test undefined, the
+    # rank test still sees six positive differences.
+    random = [10.0, 20.0, 30.0, 40.0, 50.0, 60.0]
+    constant = paired_delta([r + 2.0 for r in random], random)
+    assert constant.mean == pytest.approx(2.0) and constant.ci == 0.0 and constant.constant
+    assert constant.p_value is None
+    assert constant.wilcoxon_p == pytest.approx(2 / 2**6)
+
+    identical = paired_delta(random, random)
+    assert (identical.mean, identical.ci, identical.p_value, identical.wilcoxon_p) == (
+        0.0,
+        0.0,
+        1.0,
+        1.0,
+    )
+
+    # Float noise far below the scores' precision counts as identical, not as a tiny effect.
+    noisy = paired_delta([r + r * 1e-13 for r in random], random)
+    assert noisy.p_value == 1.0 and noisy.mean == 0.0
+
+    strategy = [12.0, 19.0, 35.0, 41.0, 58.0, 66.0]
+    mixed = paired_delta(strategy, random)
+    diff = [s - r for s, r in zip(strategy, random, strict=True)]
+    assert mixed.p_value == pytest.approx(stats.ttest_rel(strategy, random).pvalue)
+    assert mixed.wilcoxon_p == pytest.approx(stats.wilcoxon(diff).pvalue)
+    with pytest.raises(ValueError):
+        paired_delta([1.0, 2.0], [1.0])
+
+
+@pytest.mark.usefixtures("no_plots")
+def test_rounds_with_bootstrap_intervals_load_like_plain_ones(tmp_path: Path) -> None:
+    plain = write_run(tmp_path / "plain" / "0", _config("margin", 0), [50, 70, 80], [40, 60, 70])
+    data = json.loads(plain.read_text())
+    for record in data["rounds"]:
+        record["f1_ci"] = [record["f1"] - 2, record["f1"] + 2]
+        record["em_ci"] = [record["em"] - 3, record["em"] + 3]
+    with_ci = tmp_path / "with_ci" / "0" / "results.json"
+    with_ci.parent.mkdir(parents=True)
+    with_ci.write_text(json.dumps(data))
+    for name in ("plain", "with_ci"):
+        assert main([str(tmp_path / name), "--out", str(tmp_path / f"out_{name}")]) == 0
+    assert read_csv(tmp_path / "out_plain" / "comparison.csv") == read_csv(
+        tmp_path / "out_with_ci" / "comparison.csv"
+    )

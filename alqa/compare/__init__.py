@@ -12,15 +12,26 @@ per-round records rather than trusted from the stored summary, so runs that stop
 still compare fairly.
 
 Modules, one job each: ``loading`` (files -> validated runs), ``grouping`` (swept keys,
-groups, random reference), ``stats`` (seed statistics), ``summary`` (one row per group),
-``tables`` (Markdown, CSV), ``plots`` (learning curves), ``cli`` (the command).
+groups, random reference), ``stats`` (seed statistics, paired tests), ``pairing`` (runs
+matched by seed with random), ``summary`` (one row per group), ``tables`` (Markdown, CSV),
+``plots`` (learning curves), ``cli`` (the command).
 """
 
 from alqa.compare.cli import build_parser, main
 from alqa.compare.grouping import RANDOM, Group, detect_swept_keys, group_runs
 from alqa.compare.loading import METRICS, CompareError, Run, find_result_files, load_run, load_runs
+from alqa.compare.pairing import PairedComparison, Pairing, compare_paired, pair_by_seed
 from alqa.compare.plots import plot_learning_curves
-from alqa.compare.stats import MeanCurve, mean_ci, mean_curve, t_critical
+from alqa.compare.stats import (
+    MeanCurve,
+    PairedDelta,
+    SeedSavings,
+    mean_ci,
+    mean_curve,
+    paired_delta,
+    seed_savings,
+    t_critical,
+)
 from alqa.compare.summary import Summary, summarize
 from alqa.compare.tables import markdown_table, write_csv, write_markdown
 
@@ -30,9 +41,14 @@ __all__ = [
     "CompareError",
     "Group",
     "MeanCurve",
+    "PairedComparison",
+    "PairedDelta",
+    "Pairing",
     "Run",
+    "SeedSavings",
     "Summary",
     "build_parser",
+    "compare_paired",
     "detect_swept_keys",
     "find_result_files",
     "group_runs",
@@ -42,7 +58,10 @@ __all__ = [
     "markdown_table",
     "mean_ci",
     "mean_curve",
+    "pair_by_seed",
+    "paired_delta",
     "plot_learning_curves",
+    "seed_savings",
     "summarize",
     "t_critical",
     "write_csv",

@@ -6,11 +6,13 @@ import json
 import math
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from alqa.curves import area_under_budget_curve
 
 RESULTS_NAME = "results.json"
 METRICS = ("f1", "em")
@@ -59,6 +61,28 @@ class Run:
         if not self.finished:
             return True
         return self.planned_rounds is not None and self.n_labeled.size < self.planned_rounds
+
+    def curve(self, metric: str) -> tuple[np.ndarray, np.ndarray]:
+        """(labeled questions, score) points, the form alqa.curves works on."""
+        return self.n_labeled, self.scores[metric]
+
+    def aubc(self, metric: str) -> float:
+        """AUBC recomputed from the rounds (the stored one may be from an older run)."""
+        return area_under_budget_curve(*self.curve(metric))
+
+    def final(self, metric: str) -> float:
+        """Score at the last evaluated budget."""
+        return float(self.scores[metric][-1])
+
+    def up_to(self, budget: float) -> Run:
+        """The run cut to the budgets <= ``budget``, so two runs compare over the same range."""
+        keep = self.n_labeled <= budget
+        if keep.all():
+            return self
+        if not keep.any():
+            raise ValueError(f"{self.path}: no round at or below {budget} labeled questions")
+        scores = {m: values[keep] for m, values in self.scores.items()}
+        return replace(self, n_labeled=self.n_labeled[keep], scores=scores)
 
 
 def strategy_name(config: Mapping[str, Any]) -> str:

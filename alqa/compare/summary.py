@@ -7,8 +7,9 @@ from dataclasses import dataclass
 
 from alqa.compare.grouping import Group, pick_reference
 from alqa.compare.loading import METRICS, UNSET, Run
+from alqa.compare.pairing import PairedComparison, Pairing, compare_paired, pair_by_seed
 from alqa.compare.stats import mean_ci, mean_curve
-from alqa.curves import area_under_budget_curve, label_savings
+from alqa.curves import label_savings
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,7 @@ class Summary:
     savings_status: str  # "" when savings is a number, else "not reached"/"no random baseline"
     reference: str
     note: str
+    paired: PairedComparison | None = None  # None for random itself and without any pair
 
     @property
     def n_seeds(self) -> int:
@@ -31,10 +33,8 @@ def _seed_stats(runs: Sequence[Run]) -> dict[str, tuple[float, float | None]]:
     """AUBC and final score per metric, recomputed from the rounds, as mean ± CI over seeds."""
     stats: dict[str, tuple[float, float | None]] = {}
     for m in METRICS:
-        stats[f"aubc_{m}"] = mean_ci(
-            [area_under_budget_curve(r.n_labeled, r.scores[m]) for r in runs]
-        )
-        stats[f"final_{m}"] = mean_ci([float(r.scores[m][-1]) for r in runs])
+        stats[f"aubc_{m}"] = mean_ci([r.aubc(m) for r in runs])
+        stats[f"final_{m}"] = mean_ci([r.final(m) for r in runs])
     stats["final_n_labeled"] = mean_ci([float(r.n_labeled[-1]) for r in runs])
     return stats
 
@@ -52,30 +52,38 @@ def _run_notes(runs: Sequence[Run]) -> list[str]:
     return notes
 
 
+def _pairing_notes(pairing: Pairing, paired: PairedComparison | None) -> list[str]:
+    """Which seeds the paired columns leave out, and which pairs were cut to a common budget."""
+    notes = []
+    if pairing.left_out:
+        notes.append(f"not paired with random: {', '.join(pairing.left_out)}")
+    if paired is not None and paired.cut:
+        notes.append(f"{paired.cut} pair(s) compared up to the shorter run's last budget")
+    return notes
+
+
+def _summarize_group(group: Group, randoms: Sequence[Group], metric: str) -> Summary:
+    """One row: the group's own statistics, then everything measured against its random."""
+    stats, notes = _seed_stats(group.runs), _run_notes(group.runs)
+    if group.is_random:
+        return Summary(group, stats, 0.0, "", group.label, "; ".join(notes))
+    ref, mismatched = pick_reference(group, randoms)
+    if ref is None:
+        return Summary(group, stats, None, "no random baseline", "", "; ".join(notes))
+    if mismatched:
+        notes.append(f"random baseline '{ref.label}' differs in {', '.join(mismatched)}")
+    rc, sc = mean_curve(ref.runs, metric), mean_curve(group.runs, metric)
+    savings = label_savings((sc.n_labeled, sc.mean), (rc.n_labeled, rc.mean))
+    pairing = pair_by_seed(group.runs, ref.runs)
+    paired = compare_paired(pairing, metric)
+    notes += _pairing_notes(pairing, paired)
+    status = "not reached" if savings is None else ""
+    return Summary(group, stats, savings, status, ref.label, "; ".join(notes), paired)
+
+
 def summarize(groups: Sequence[Group], metric: str = "f1") -> list[Summary]:
     """Per-group rows, sorted by AUBC of ``metric`` (best first), with label savings on it."""
     randoms = [g for g in groups if g.is_random]
-    rows = []
-    for group in groups:
-        notes = _run_notes(group.runs)
-        ref, mismatched = pick_reference(group, randoms)
-        savings: float | None = None
-        status = ""
-        reference = ""
-        if group.is_random:
-            savings, reference = 0.0, group.label
-        elif ref is None:
-            status = "no random baseline"
-        else:
-            reference = ref.label
-            rc, sc = mean_curve(ref.runs, metric), mean_curve(group.runs, metric)
-            savings = label_savings((sc.n_labeled, sc.mean), (rc.n_labeled, rc.mean))
-            if savings is None:
-                status = "not reached"
-            if mismatched:
-                notes.append(f"savings vs '{ref.label}' (differs in {', '.join(mismatched)})")
-        rows.append(
-            Summary(group, _seed_stats(group.runs), savings, status, reference, "; ".join(notes))
-        )
+    rows = [_summarize_group(group, randoms, metric) for group in groups]
     rows.sort(key=lambda s: (-s.stats[f"aubc_{metric}"][0], s.group.label))
     return rows
