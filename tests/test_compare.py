@@ -15,11 +15,21 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pytest
+from matplotlib.colors import to_rgba
 from scipy import stats
 
 import alqa.compare.cli
-from alqa.compare import main, paired_delta, t_critical
+from alqa.compare import (
+    find_result_files,
+    group_runs,
+    learning_curve_figure,
+    load_runs,
+    main,
+    paired_delta,
+    t_critical,
+)
 from alqa.curves import area_under_budget_curve, label_savings, labels_to_reach
 
 T_DF1 = 12.706  # t_{0.975, 1}
@@ -819,3 +829,53 @@ def test_rounds_with_bootstrap_intervals_load_like_plain_ones(tmp_path: Path) ->
     assert read_csv(tmp_path / "out_plain" / "comparison.csv") == read_csv(
         tmp_path / "out_with_ci" / "comparison.csv"
     )
+
+
+# --------------------------------------------------------------------------- plots
+
+
+def write_extreme_runs(runs: Path) -> None:
+    """Two seeds per group whose t bands would leave 0-100: margin near the top, random near 0.
+
+    margin's finals 100 and 90 give 95 ± 12.706 * 5 = 95 ± 63.5; random's first scores 0 and
+    10 give 5 ± 63.5.
+    """
+    write_run(runs / "0", _config("margin", 0), [60, 90, 100], [50, 80, 100])
+    write_run(runs / "1", _config("margin", 1), [70, 80, 90], [60, 70, 90])
+    write_run(runs / "2", _config("random", 0), [0, 20, 40], [0, 10, 30])
+    write_run(runs / "3", _config("random", 1), [10, 30, 50], [10, 20, 40])
+
+
+def test_per_seed_lines_in_the_group_colour_and_bands_within_0_100(tmp_path: Path) -> None:
+    write_extreme_runs(tmp_path / "runs")
+    groups = group_runs(load_runs(find_result_files([tmp_path / "runs"])), [])
+    plain = learning_curve_figure(groups, "f1")
+    seeds = learning_curve_figure(groups, "f1", per_seed=True)
+    for ax_plain, ax_seeds in zip(plain.axes, seeds.axes, strict=True):
+        assert len(ax_plain.get_lines()) == 2  # one mean curve per group
+        assert len(ax_seeds.get_lines()) == 2 + 4  # plus one thin line per run
+        lines = ax_seeds.get_lines()
+        means = {line.get_label(): line for line in lines if not line.get_label().startswith("_")}
+        thin = [line for line in lines if line.get_label().startswith("_")]  # not in the legend
+        for label in ("margin", "random (reference)"):
+            colour = to_rgba(means[label].get_color())
+            assert sum(to_rgba(line.get_color()) == colour for line in thin) == 2, label
+        assert all(line.get_linewidth() < means["margin"].get_linewidth() for line in thin)
+
+    for fig in (plain, seeds):
+        bands = [c for ax in fig.axes for c in ax.collections]
+        assert len(bands) == 2 * 2  # a band per group and panel
+        ys = np.concatenate([path.vertices[:, 1] for c in bands for path in c.get_paths()])
+        assert ys.min() == pytest.approx(0.0) and ys.max() == pytest.approx(100.0)
+        assert 0.0 <= ys.min() and ys.max() <= 100.0
+
+
+def test_per_seed_flag_adds_lines_to_the_svg(tmp_path: Path) -> None:
+    write_extreme_runs(tmp_path / "runs")
+    counts = {}
+    for flags in ([], ["--per-seed"]):
+        out = tmp_path / ("seeds" if flags else "plain")
+        assert main([str(tmp_path / "runs"), "--out", str(out), *flags]) == 0
+        counts[bool(flags)] = (out / "learning_curve.svg").read_text().count('id="line2d_')
+    # 4 runs x 2 panels more Line2D objects (gridlines and ticks are the same in both)
+    assert counts[True] - counts[False] == 4 * 2

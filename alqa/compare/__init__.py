@@ -3,7 +3,7 @@
 Usage::
 
     python -m alqa.compare multirun/2026-11-23/16-00-00 [more paths] \\
-        [--out DIR] [--group-by KEY ...] [--metric f1]
+        [--out DIR] [--group-by KEY ...] [--metric f1] [--per-seed]
 
 Every ``results.json`` under the given paths is loaded, runs are grouped by strategy and by
 any swept config key, seeds are aggregated within a group, and the script writes
@@ -21,7 +21,7 @@ from alqa.compare.cli import build_parser, main
 from alqa.compare.grouping import RANDOM, Group, detect_swept_keys, group_runs
 from alqa.compare.loading import METRICS, CompareError, Run, find_result_files, load_run, load_runs
 from alqa.compare.pairing import PairedComparison, Pairing, compare_paired, pair_by_seed
-from alqa.compare.plots import plot_learning_curves
+from alqa.compare.plots import learning_curve_figure, plot_learning_curves
 from alqa.compare.stats import (
     MeanCurve,
     PairedDelta,
@@ -52,6 +52,7 @@ __all__ = [
     "detect_swept_keys",
     "find_result_files",
     "group_runs",
+    "learning_curve_figure",
     "load_run",
     "load_runs",
     "main",

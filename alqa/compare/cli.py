@@ -47,6 +47,11 @@ def build_parser() -> argparse.ArgumentParser:
         default="f1",
         help="metric for label savings, row order and the first plot (default: f1)",
     )
+    parser.add_argument(
+        "--per-seed",
+        action="store_true",
+        help="also draw each seed's curve as a thin line in its group's colour",
+    )
     return parser
 
 
@@ -92,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"alqa-compare: error: {exc}", file=sys.stderr)
         return 2
 
-    written = plot_learning_curves(groups, out_dir, args.metric)
+    written = plot_learning_curves(groups, out_dir, args.metric, per_seed=args.per_seed)
     md_path, csv_path = out_dir / "comparison.md", out_dir / "comparison.csv"
     write_markdown(rows, md_path, args.metric, keys, files)
     write_csv(rows, csv_path, args.metric, keys)
