@@ -10,8 +10,10 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from alqa.settings import ConfigError
 
-class BudgetError(ValueError):
+
+class BudgetError(ConfigError):
     """An impossible budget; the message names the config key to change."""
 
 

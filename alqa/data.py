@@ -13,6 +13,7 @@ import json
 import logging
 import os
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -236,3 +237,39 @@ def load_pool_and_eval(
     evaluation = subsample(evaluation, eval_size, seed, stream=1)
     log.info("pool: %d questions, eval: %d questions", len(pool), len(evaluation))
     return pool, evaluation
+
+
+@dataclass(frozen=True)
+class DatasetSource:
+    """The ``dataset`` config group as an object (``_target_``): where the pool and the
+    evaluation questions come from, and how many of each to keep."""
+
+    name: str
+    hub_name: str | None = None
+    train_split: str = "train"
+    eval_split: str = "validation"
+    train_file: str | None = None
+    eval_file: str | None = None
+    pool_size: int | None = None
+    eval_size: int | None = None
+
+    def __post_init__(self) -> None:
+        for key in ("pool_size", "eval_size"):
+            value = getattr(self, key)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+                raise DatasetError(f"dataset.{key} must be a whole number or null, got {value!r}")
+            if value is not None and value < 1:
+                raise DatasetError(f"dataset.{key} must be at least 1 or null (all), got {value}")
+
+    def load(self, seed: int) -> tuple[list[QARow], list[QARow]]:
+        """The pool and the evaluation set, subsampled reproducibly by ``seed``."""
+        return load_pool_and_eval(
+            train_file=self.train_file,
+            eval_file=self.eval_file,
+            hub_name=self.hub_name,
+            train_split=self.train_split,
+            eval_split=self.eval_split,
+            pool_size=self.pool_size,
+            eval_size=self.eval_size,
+            seed=seed,
+        )

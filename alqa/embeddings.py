@@ -6,21 +6,17 @@
 * Gradient embedding (BADGE, Ash et al., ICLR 2020): the gradient of the QA loss with respect
   to the output layer, taking the model's own best span as the hypothetical label.
 
-Both are cached in ``QueryContext._cache`` under the keys below, so a strategy computes them
-once per round and tests can inject hand-built tensors under the same keys.
+Both are memoised by the round's :class:`~alqa.pool_scoring.PoolScorer` under the keys below,
+so a strategy computes them once per round and tests can give hand-built tensors under the
+same keys (``PoolScorer(..., memory={key: tensor})``).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 import torch
 
-from alqa.inference import forward_batches, predict_windows
-
-if TYPE_CHECKING:  # alqa.strategies imports the strategies, which import this module
-    from alqa.strategies.base import QueryContext
+from alqa.pool_scoring import PoolScorer
 
 CANDIDATE_EMBEDDINGS_KEY = ("question_embeddings", "candidates")
 LABELED_EMBEDDINGS_KEY = ("question_embeddings", "labeled")
@@ -41,44 +37,35 @@ def mean_by_question(
     return sums / counts[:, None].to(sums.dtype)
 
 
-def candidate_question_embeddings(context: QueryContext) -> torch.Tensor:
+def candidate_question_embeddings(scorer: PoolScorer) -> torch.Tensor:
     """[len(candidates), H] question embeddings of the candidates (one pass over the pool)."""
-    if CANDIDATE_EMBEDDINGS_KEY not in context._cache:
-        outputs = context.window_outputs(with_embeddings=True)
-        context._cache[CANDIDATE_EMBEDDINGS_KEY] = mean_by_question(
+
+    def compute() -> torch.Tensor:
+        outputs = scorer.window_outputs(with_embeddings=True)
+        return mean_by_question(
             outputs.cls_embeddings,
-            context.window_question_index(outputs.feature_indices),
-            len(context.candidates),
+            scorer.question_index(outputs.feature_indices),
+            len(scorer.candidates),
         )
-    return context._cache[CANDIDATE_EMBEDDINGS_KEY]
+
+    return scorer.memo(CANDIDATE_EMBEDDINGS_KEY, compute)
 
 
-def labeled_question_embeddings(context: QueryContext) -> torch.Tensor:
+def labeled_question_embeddings(scorer: PoolScorer, labeled: np.ndarray) -> torch.Tensor:
     """[len(labeled), H] question embeddings of the labeled set (one pass over its windows)."""
-    if LABELED_EMBEDDINGS_KEY not in context._cache:
-        scorer = context._require_scorer()
-        labeled = np.asarray(context.labeled, dtype=np.int64)
-        rows = scorer.features.features_of(labeled)
-        with context.model_time():
-            outputs = predict_windows(
-                scorer.model,
-                scorer.features,
-                rows,
-                scorer.batch_size,
-                scorer.device,
-                with_embeddings=True,
-                bf16=scorer.bf16,
-                description="embed labeled",
-            )
-        question_index = context.window_question_index(rows, labeled)
+
+    def compute() -> torch.Tensor:
+        questions = np.asarray(labeled, dtype=np.int64)
+        rows = scorer.features.features_of(questions)
+        outputs = scorer.predict(rows, with_embeddings=True, description="embed labeled")
         if outputs.cls_embeddings is None:  # no labeled windows at all
             hidden = scorer.model.config.hidden_size
-            context._cache[LABELED_EMBEDDINGS_KEY] = torch.empty((0, hidden), device=scorer.device)
-        else:
-            context._cache[LABELED_EMBEDDINGS_KEY] = mean_by_question(
-                outputs.cls_embeddings, question_index, len(labeled)
-            )
-    return context._cache[LABELED_EMBEDDINGS_KEY]
+            return torch.empty((0, hidden), device=scorer.device)
+        return mean_by_question(
+            outputs.cls_embeddings, scorer.question_index(rows, questions), len(questions)
+        )
+
+    return scorer.memo(LABELED_EMBEDDINGS_KEY, compute)
 
 
 def _head_gradient(
@@ -117,16 +104,16 @@ def span_gradient_embeddings(
     )
 
 
-def best_span_windows(context: QueryContext) -> tuple[np.ndarray, torch.Tensor, torch.Tensor]:
+def best_span_windows(scorer: PoolScorer) -> tuple[np.ndarray, torch.Tensor, torch.Tensor]:
     """Per candidate: the pool window holding its best span, and that span's start/end token.
 
     A question with no valid span gets its first window and the label (0, 0), the [CLS]
     "no answer in this window" target that training itself uses for such windows.
     """
-    outputs = context.window_outputs()
-    spans = context.spans()
-    num_questions = len(context.candidates)
-    question_index = context.window_question_index(outputs.feature_indices)
+    outputs = scorer.window_outputs()
+    spans = scorer.spans()
+    num_questions = len(scorer.candidates)
+    question_index = scorer.question_index(outputs.feature_indices)
     first_window = torch.full((num_questions,), len(question_index), dtype=torch.long)
     first_window.scatter_reduce_(
         0, question_index, torch.arange(len(question_index)), reduce="amin"
@@ -139,31 +126,23 @@ def best_span_windows(context: QueryContext) -> tuple[np.ndarray, torch.Tensor, 
     return outputs.feature_indices[scored_row.numpy()], start, end
 
 
-def gradient_embeddings(context: QueryContext) -> torch.Tensor:
+def gradient_embeddings(scorer: PoolScorer) -> torch.Tensor:
     """[len(candidates), 2H] BADGE gradient embeddings (one extra pass over best-span windows).
 
     Hidden states are reduced batch by batch, so the pool's [F, L, H] states are never kept.
     """
-    if GRADIENT_EMBEDDINGS_KEY in context._cache:
-        return context._cache[GRADIENT_EMBEDDINGS_KEY]
-    rows, start, end = best_span_windows(context)
-    scorer = context._require_scorer()
-    model, features, device = scorer.model, scorer.features, scorer.device
-    embeddings = None
-    batches = forward_batches(
-        model,
-        features,
-        rows,
-        scorer.batch_size,
-        device,
-        output_hidden_states=True,
-        bf16=scorer.bf16,
-        description="badge gradients",
-    )
-    with context.model_time(), torch.no_grad():
+    return scorer.memo(GRADIENT_EMBEDDINGS_KEY, lambda: _gradient_embeddings(scorer))
+
+
+def _gradient_embeddings(scorer: PoolScorer) -> torch.Tensor:
+    rows, start, end = best_span_windows(scorer)
+    device = scorer.device
+    embeddings = torch.empty((len(rows), 2 * scorer.model.config.hidden_size), device=device)
+    batches = scorer.forward(rows, output_hidden_states=True, description="badge gradients")
+    with scorer.model_time(), torch.no_grad():
         for positions, inputs, output in batches:
             where = torch.as_tensor(positions)
-            batch = span_gradient_embeddings(
+            embeddings[where.to(device)] = span_gradient_embeddings(
                 output.hidden_states[-1],
                 output.start_logits,
                 output.end_logits,
@@ -171,10 +150,4 @@ def gradient_embeddings(context: QueryContext) -> torch.Tensor:
                 start[where].to(device),
                 end[where].to(device),
             )
-            if embeddings is None:
-                embeddings = torch.empty((len(rows), batch.shape[1]), device=device)
-            embeddings[where.to(device)] = batch
-    if embeddings is None:
-        embeddings = torch.empty((0, 2 * model.config.hidden_size), device=device)
-    context._cache[GRADIENT_EMBEDDINGS_KEY] = embeddings
     return embeddings

@@ -9,14 +9,14 @@ have the largest predicted loss are then the ones worth labeling.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
-from alqa.features import TokenizedQA
-from alqa.inference import autocast_context, forward_batches
+from alqa.inference import autocast_context
 
 
 def spread_layers(num_hidden_layers: int, count: int = 3) -> list[int]:
@@ -107,36 +107,22 @@ def ranking_loss(predicted: torch.Tensor, true: torch.Tensor, margin: float = 1.
 
 @torch.no_grad()
 def predict_window_losses(
-    model: nn.Module,
     module: LossPredictionModule,
-    features: TokenizedQA,
-    rows: np.ndarray,
-    batch_size: int,
+    batches: Iterable[tuple[np.ndarray, dict[str, torch.Tensor], Any]],
+    num_windows: int,
     device: torch.device,
     bf16: bool = True,
 ) -> torch.Tensor:
-    """[len(rows)] predicted loss of each window, one deterministic pass (dropout off).
+    """[num_windows] predicted loss of each window from no-grad forward ``batches``
+    (positions, inputs, output with hidden states), as ``PoolScorer.forward`` yields them.
 
-    Windows go in length-sorted batches like ``predict_windows``; only the tapped layers' pooled
-    features are used and nothing but one float per window is kept.
+    Only the tapped layers' pooled features are used and one float per window is kept.
     """
-    rows = np.asarray(rows, dtype=np.int64)
-    predicted = torch.empty(len(rows))
-    batches = forward_batches(
-        model,
-        features,
-        rows,
-        batch_size,
-        device,
-        output_hidden_states=True,
-        bf16=bf16,
-        description="predict losses",
-    )
-    with torch.no_grad():  # the module's own parameters need no graph either
-        for positions, inputs, output in batches:
-            with autocast_context(device, bf16):
-                batch_losses = module(output.hidden_states, inputs["attention_mask"])
-            predicted[torch.as_tensor(positions)] = batch_losses.float().cpu()
+    predicted = torch.empty(num_windows)
+    for positions, inputs, output in batches:
+        with autocast_context(device, bf16):
+            batch_losses = module(output.hidden_states, inputs["attention_mask"])
+        predicted[torch.as_tensor(positions)] = batch_losses.float().cpu()
     return predicted
 
 

@@ -2,7 +2,7 @@
 
 Every MC strategy needs the same thing: for each candidate question, a distribution over its
 candidate spans in each of T passes with dropout on (Gal & Ghahramani 2016). The candidate set
-is the deterministic pass's n-best (``QueryContext.spans()``), identified by character offsets
+is the deterministic pass's n-best (``PoolScorer.spans()``), identified by character offsets
 and re-scored in every pass from that pass's logits at the same window and tokens. A fixed
 support is what makes passes comparable: averaging "the best span of each pass" would average
 different answers whenever two passes rank the spans differently. Spans that only enter the
@@ -13,19 +13,16 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-from typing import TYPE_CHECKING
 
+import numpy as np
 import torch
 
-from alqa.inference import predict_windows
+from alqa.pool_scoring import PoolScorer
 from alqa.span_scoring import NEG_INF, QuestionSpans
-
-if TYPE_CHECKING:  # a runtime import would be circular: alqa.strategies imports this module
-    from alqa.strategies.base import QueryContext
 
 
 def cache_key(passes: int, attention_dropout: bool = True) -> tuple:
-    """Key of ``mc_span_log_probs``'s result in ``QueryContext._cache``."""
+    """Memo key of ``mc_span_log_probs``'s result in the round's ``PoolScorer``."""
     if attention_dropout:
         return ("mc_span_log_probs", int(passes))
     return ("mc_span_log_probs", int(passes), "hidden dropout only")
@@ -83,24 +80,28 @@ def span_log_probs(
 
 
 def mc_span_log_probs(
-    context: QueryContext, passes: int, attention_dropout: bool = True
+    scorer: PoolScorer, rng: np.random.Generator, passes: int, attention_dropout: bool = True
 ) -> torch.Tensor:
     """[T, E, n] candidate-span log-probabilities of the candidates in ``passes`` dropout passes.
 
     Only the windows that host a candidate span are re-run. Dropout masks are drawn from a
-    torch seed taken from ``context.rng``, inside a forked RNG: picks are reproducible per
-    round and the global torch stream (training's shuffling and dropout) is left untouched.
-    Cached per round by ``passes``; the time goes to ``context.model_seconds``.
+    torch seed taken from ``rng``, inside a forked RNG: picks are reproducible per round and
+    the global torch stream (training's shuffling and dropout) is left untouched. Memoised
+    per round by ``passes``; the time goes to ``scorer.model_seconds``.
     ``attention_dropout=False`` keeps dropout on hidden states only: much cheaper on a CPU.
     """
     if passes < 1:
         raise ValueError(f"strategy.mc_passes must be at least 1, got {passes}")
-    key = cache_key(passes, attention_dropout)
-    if key in context._cache:
-        return context._cache[key]
-    scorer = context._require_scorer()
-    spans = context.spans()
-    outputs = context.window_outputs()
+    return scorer.memo(
+        cache_key(passes, attention_dropout),
+        lambda: _mc_passes(scorer, rng, passes, attention_dropout),
+    )
+
+
+def _span_windows(scorer: PoolScorer) -> tuple[np.ndarray, QuestionSpans]:
+    """The pool rows of the windows hosting a candidate span, and the spans re-indexed to them."""
+    spans = scorer.spans()
+    outputs = scorer.window_outputs()
     valid = spans.feature_index >= 0
     used = torch.unique(spans.feature_index[valid])  # rows of ``outputs`` that host a span
     remap = torch.full((len(outputs.feature_indices),), -1, dtype=torch.long, device=used.device)
@@ -108,27 +109,22 @@ def mc_span_log_probs(
     local = dataclasses.replace(
         spans, feature_index=torch.where(valid, remap[spans.feature_index.clamp_min(0)], -1)
     )
-    rows = outputs.feature_indices[used.cpu().numpy()]
-    seed = int(context.rng.integers(2**63 - 1))
+    return outputs.feature_indices[used.cpu().numpy()], local
+
+
+def _mc_passes(
+    scorer: PoolScorer, rng: np.random.Generator, passes: int, attention_dropout: bool
+) -> torch.Tensor:
+    rows, local = _span_windows(scorer)
+    seed = int(rng.integers(2**63 - 1))
     cuda = [scorer.device] if scorer.device.type == "cuda" else []
-    per_pass = []
     switch = (
         contextlib.nullcontext() if attention_dropout else without_attention_dropout(scorer.model)
     )
-    with context.model_time(), torch.random.fork_rng(devices=cuda), switch:
+    per_pass = []
+    with torch.random.fork_rng(devices=cuda), switch:
         torch.manual_seed(seed)
         for t in range(passes):
-            mc = predict_windows(
-                scorer.model,
-                scorer.features,
-                rows,
-                scorer.batch_size,
-                scorer.device,
-                dropout=True,
-                bf16=scorer.bf16,
-                description=f"mc dropout {t + 1}/{passes}",
-            )
+            mc = scorer.predict(rows, dropout=True, description=f"mc dropout {t + 1}/{passes}")
             per_pass.append(span_log_probs(mc.start_logits, mc.end_logits, local))
-    result = torch.stack(per_pass)
-    context._cache[key] = result
-    return result
+    return torch.stack(per_pass)

@@ -22,6 +22,8 @@ from transformers import (
     PreTrainedTokenizerBase,
 )
 
+from alqa.settings import ConfigError
+
 log = logging.getLogger(__name__)
 
 PACKAGE_SCHEME = "pkg://"
@@ -98,7 +100,15 @@ class InitialWeights:
 
 
 def pick_device(requested: str = "auto") -> torch.device:
-    """``auto`` → CUDA when available, else CPU."""
+    """``auto`` → CUDA when available, else CPU; a CUDA device that is not there is an error."""
     if requested == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(requested)
+    device = torch.device(requested)
+    if device.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if (device.index or 0) >= count:
+            raise ConfigError(
+                f"train.device={requested} but this machine has {count} CUDA device(s): use "
+                "train.device=auto (CUDA when available, else CPU) or train.device=cpu"
+            )
+    return device

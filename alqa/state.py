@@ -1,54 +1,120 @@
-"""Atomic writes of the per-round state, so a killed run resumes where it stopped.
+"""The run state saved after every round (``al_state.json``), as typed dataclasses.
 
-A file is written to a temporary name in the same folder, flushed to disk and renamed over
-the old one: a reader (or a resumed run) sees either the previous round or the new one,
-never half of one.
+Round ``r`` ends by picking the questions round ``r+1`` will add, so the saved state already
+holds the next labeled set (``pending``): a resumed run only retrains, with the same picks.
+The file is rewritten atomically, so a kill leaves the previous round's state or the new one.
+
+Format history: 1 (no ``format`` key) had the same fields as plain dicts; it still loads.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
+import dataclasses
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from alqa.atomic import atomic_write_json, read_json
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+STATE_FILE = "al_state.json"
+#: the layout written by this version; older ones are read, newer ones refused
+STATE_FORMAT = 2
+
+
+class StateFormatError(ValueError):
+    """``al_state.json`` cannot be read by this alqa; the message says what to do."""
+
+
+@dataclass
+class PseudoLabels:
+    """Training-only labels a strategy proposes (CEAL): never gold, never counted in the budget.
+
+    ``feature_rows`` index the tokenised pool; ``start_positions``/``end_positions`` are token
+    positions in those windows; ``question_ids`` are logged, never added to ``labeled``.
+    """
+
+    feature_rows: list[int]
+    start_positions: list[int]
+    end_positions: list[int]
+    question_ids: list[str]
+
+
+@dataclass
+class PendingQuery:
+    """The questions picked for the next round, and what picking them cost."""
+
+    selected_ids: list[str]
+    score_seconds: float = 0.0
+    select_seconds: float = 0.0
+    pseudo_labels: PseudoLabels | None = None
+
+    @classmethod
+    def from_json(cls, document: dict[str, Any]) -> PendingQuery:
+        pseudo = document.get("pseudo_labels")
+        return cls(
+            selected_ids=list(document["selected_ids"]),
+            score_seconds=float(document.get("score_seconds", 0.0)),
+            select_seconds=float(document.get("select_seconds", 0.0)),
+            pseudo_labels=PseudoLabels(**pseudo) if pseudo else None,
+        )
+
+
+@dataclass
+class RunState:
+    """Everything a resumed run needs to continue exactly where the killed one stopped."""
+
+    config: dict[str, Any]
+    pending: PendingQuery
+    rng_state: dict[str, Any]
+    rounds: list[dict[str, Any]] = field(default_factory=list)
+    labeled_ids: list[str] = field(default_factory=list)
+    wandb_run_id: str | None = None
+    finished: bool = False
+    #: round number (as a string, a JSON key) -> questions trained on as pseudo-labels
+    pseudo_labels: dict[str, list[str]] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"format": STATE_FORMAT, **dataclasses.asdict(self)}
+
+    @classmethod
+    def from_json(cls, document: dict[str, Any], path: Path) -> RunState:
+        version = document.get("format", 1)
+        if not isinstance(version, int) or version > STATE_FORMAT:
+            raise StateFormatError(
+                f"{path} has state format {version!r}, newer than this alqa reads "
+                f"({STATE_FORMAT}): upgrade alqa, or start a new run in another directory "
+                "(hydra.run.dir=...)"
+            )
+        try:
+            return cls(
+                config=document["config"],
+                pending=PendingQuery.from_json(document["pending"]),
+                rng_state=document["rng_state"],
+                rounds=list(document["rounds"]),
+                labeled_ids=list(document["labeled_ids"]),
+                wandb_run_id=document.get("wandb_run_id"),
+                finished=bool(document["finished"]),
+                pseudo_labels=dict(document.get("pseudo_labels") or {}),
+            )
+        except (KeyError, TypeError) as error:
+            raise StateFormatError(
+                f"{path} is not a readable alqa state (missing or malformed {error}); move it "
+                "away to start over, or start a new run in another directory (hydra.run.dir=...)"
+            ) from error
+
+
+def load_state(run_dir: Path) -> RunState | None:
+    """The state saved in ``run_dir``, or None when the directory holds no run yet."""
+    path = Path(run_dir) / STATE_FILE
     try:
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+        document = read_json(path)
+    except ValueError as error:
+        raise StateFormatError(
+            f"{path} is not valid JSON ({error}); move it away to start over"
+        ) from error
+    return None if document is None else RunState.from_json(document, path)
 
 
-def atomic_write_json(path: Path, document: Any, default=None) -> None:
-    """``default`` as in ``json.dumps`` (e.g. ``str`` for a free-form error record)."""
-    atomic_write_bytes(path, json.dumps(document, indent=2, default=default).encode("utf-8"))
-
-
-def read_json(path: Path) -> Any | None:
-    if not path.is_file():
-        return None
-    return json.loads(path.read_text(encoding="utf-8"))
-
-
-def atomic_save_torch(path: Path, obj: Any) -> None:
-    """``torch.save`` through a temporary file (model weights for warm-start resume)."""
-    import torch  # here, so the JSON helpers stay light (alqa.sweep loads at Hydra start-up)
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    os.close(descriptor)
-    try:
-        torch.save(obj, temporary)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+def save_state(run_dir: Path, state: RunState) -> None:
+    """Write ``al_state.json`` atomically."""
+    atomic_write_json(Path(run_dir) / STATE_FILE, state.to_json())

@@ -28,7 +28,7 @@ from typing import IO, Any
 
 from hydra.experimental.callback import Callback
 
-from alqa.state import atomic_write_json
+from alqa.atomic import atomic_write_json
 
 log = logging.getLogger(__name__)
 

@@ -96,14 +96,15 @@ def run_tiny(data: dict[str, Path], run_dir: Path, *extra: str, logger=None) -> 
 
 
 def tiny_scorer(data: dict[str, Path], batch_size: int, n_best: int):
-    """A random-weight tiny BERT (seed 0, eval mode) and a PoolScorer over the tiny pool."""
+    """A random-weight tiny BERT (seed 0, eval mode), the tokenised tiny pool, and a factory of
+    PoolScorers over it: ``make_scorer(candidates)`` (a scorer is one round's, with its memo)."""
     import torch
     from omegaconf import OmegaConf
 
     from alqa.data import read_qa_file
     from alqa.features import tokenize_questions
     from alqa.modeling import build_model, load_tokenizer
-    from alqa.strategies.base import PoolScorer
+    from alqa.pool_scoring import PoolScorer
 
     model_cfg = OmegaConf.load(REPO_ROOT / "conf" / "model" / "tiny.yaml")
     tokenizer = load_tokenizer(model_cfg)
@@ -111,13 +112,50 @@ def tiny_scorer(data: dict[str, Path], batch_size: int, n_best: int):
     model = build_model(model_cfg, tokenizer).eval()
     rows = read_qa_file(data["train"])
     features = tokenize_questions(rows, tokenizer, model_cfg.max_length, model_cfg.stride)
-    scorer = PoolScorer(
-        model=model,
-        features=features,
-        device=torch.device("cpu"),
-        batch_size=batch_size,
-        n_best=n_best,
-        max_answer_length=30,
-        bf16=False,
+
+    def make_scorer(candidates) -> PoolScorer:
+        return PoolScorer(
+            model, features, candidates, batch_size=batch_size, n_best=n_best, bf16=False
+        )
+
+    return model, features, make_scorer
+
+
+def hand_context(candidates, memory: dict, labeled=(), seed: int = 0, round_number: int = 1):
+    """A model-free query round whose scorer already holds hand-built values (spans, passes,
+    embeddings...) under the keys the strategies ask for."""
+    import numpy as np
+
+    from alqa.pool_scoring import PoolScorer
+    from alqa.strategies import QueryContext
+
+    candidates = np.asarray(candidates, dtype=np.int64)
+    return QueryContext(
+        candidates=candidates,
+        labeled=np.asarray(labeled, dtype=np.int64),
+        rng=np.random.default_rng(seed),
+        round=round_number,
+        scorer=PoolScorer(None, None, candidates, memory=memory),
     )
-    return model, features, scorer
+
+
+class SimulatedKill(BaseException):
+    """Stands for SIGKILL in-process: not an Exception, so nothing in alqa handles it."""
+
+
+def kill_after_round(monkeypatch, round_number: int) -> None:
+    """Stop the run right after round ``round_number``'s state and results are on disk.
+
+    Patches the loop's results writer from outside the package (no test hook in alqa): the
+    files are written first, then the "kill" lands, as if the process died at that moment.
+    """
+    import alqa.loop
+
+    write = alqa.loop.write_results
+
+    def write_then_die(run_dir, results):
+        write(run_dir, results)
+        if len(results["rounds"]) == round_number + 1:
+            raise SimulatedKill(f"killed after round {round_number}")
+
+    monkeypatch.setattr(alqa.loop, "write_results", write_then_die)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import run_tiny
+from conftest import SimulatedKill, kill_after_round, run_tiny
 
-from alqa.loop import CRASH_AFTER_ROUND_ENV, ResumeError, SimulatedCrash
+from alqa.loop import ResumeError
 
 COMPARED = ("round", "n_labeled", "em", "f1", "selected_ids", "train_loss")
 
@@ -24,12 +24,12 @@ def test_kill_after_round_one_then_resume_equals_uninterrupted(
     uninterrupted = run_tiny(tiny_data, tmp_path / "full", *extra)
 
     killed_dir = tmp_path / "killed"
-    monkeypatch.setenv(CRASH_AFTER_ROUND_ENV, "1")
-    with pytest.raises(SimulatedCrash):
-        run_tiny(tiny_data, killed_dir, *extra)
+    with monkeypatch.context() as patch:
+        kill_after_round(patch, 1)
+        with pytest.raises(SimulatedKill):
+            run_tiny(tiny_data, killed_dir, *extra)
     partial = json.loads((killed_dir / "results.json").read_text())
     assert [r["round"] for r in partial["rounds"]] == [0, 1] and partial["finished"] is False
-    monkeypatch.delenv(CRASH_AFTER_ROUND_ENV)
 
     resumed = run_tiny(tiny_data, killed_dir, *extra)
     assert comparable(resumed) == comparable(uninterrupted)

@@ -7,8 +7,10 @@ import math
 import numpy as np
 import pytest
 import torch
+from conftest import hand_context
 
 from alqa import uncertainty
+from alqa.pool_scoring import SPANS_KEY
 from alqa.span_scoring import best_answers, question_spans
 from alqa.strategies import Entropy, LeastConfidence, Margin, QueryContext, RandomSampling
 
@@ -33,14 +35,7 @@ def window(length: int, starts: dict[int, float], ends: dict[int, float]):
 
 
 def context_with(spans) -> QueryContext:
-    context = QueryContext(
-        candidates=np.arange(spans.scores.shape[0]),
-        labeled=np.array([], dtype=np.int64),
-        rng=np.random.default_rng(0),
-        round=1,
-    )
-    context._cache["spans"] = spans
-    return context
+    return hand_context(np.arange(spans.scores.shape[0]), {SPANS_KEY: spans})
 
 
 def score_questions(windows, example_index, num_examples, n_best=5, max_answer_length=30):

@@ -1,6 +1,6 @@
 """Diversity strategies (kmeans, kcenter, kcenter_pca, badge), tested by their picks.
 
-Hand-built embeddings are injected through the ``QueryContext._cache`` keys of
+Hand-built embeddings are given to the round's scorer (its memo) under the keys of
 :mod:`alqa.embeddings` or passed to the strategies' pure ``choose``; one tiny random-weight
 model checks the embeddings themselves against a manual mean and against autograd.
 """
@@ -14,7 +14,7 @@ import textwrap
 import numpy as np
 import pytest
 import torch
-from conftest import REPO_ROOT, tiny_scorer
+from conftest import REPO_ROOT, hand_context, tiny_scorer
 
 from alqa import clustering
 from alqa.embeddings import (
@@ -34,14 +34,7 @@ from alqa.strategies.diversity import Badge, KCenterGreedy, KCenterGreedyPCA, KM
 
 
 def _context(candidates, cache: dict, labeled=(), seed=0) -> QueryContext:
-    context = QueryContext(
-        candidates=np.asarray(candidates, dtype=np.int64),
-        labeled=np.asarray(labeled, dtype=np.int64),
-        rng=np.random.default_rng(seed),
-        round=1,
-    )
-    context._cache.update(cache)
-    return context
+    return hand_context(candidates, cache, labeled, seed)
 
 
 def _t(rows) -> torch.Tensor:
@@ -300,8 +293,8 @@ def _window_cls(model, features, question: int) -> torch.Tensor:
 
 def test_question_embedding_is_the_mean_cls_over_the_question_windows(tiny_model_context):
     model, features, scorer, candidates, labeled, multi = tiny_model_context
-    context = QueryContext(candidates, labeled, np.random.default_rng(0), 1, scorer)
-    embeddings = candidate_question_embeddings(context)
+    context = QueryContext(candidates, labeled, np.random.default_rng(0), 1, scorer(candidates))
+    embeddings = candidate_question_embeddings(context.scorer)
     assert embeddings.shape == (len(candidates), model.config.hidden_size)
     for question in multi[:3]:
         row = int(np.flatnonzero(candidates == question)[0])
@@ -309,8 +302,8 @@ def test_question_embedding_is_the_mean_cls_over_the_question_windows(tiny_model
         expected = windows.mean(dim=0)
         torch.testing.assert_close(embeddings[row], expected, atol=1e-5, rtol=1e-4)
         assert not torch.allclose(windows[0], expected)  # the windows really differ
-    labeled_embeddings = labeled_question_embeddings(context)
-    assert context.model_seconds > 0
+    labeled_embeddings = labeled_question_embeddings(context.scorer, labeled)
+    assert context.scorer.model_seconds > 0
     torch.testing.assert_close(
         labeled_embeddings[0],
         _window_cls(model, features, labeled[0]).mean(dim=0),
@@ -327,10 +320,10 @@ def test_mean_by_question_scatters_windows_to_their_question():
 
 def test_gradient_embedding_equals_autograd_on_the_tiny_model(tiny_model_context):
     model, features, scorer, candidates, labeled, multi = tiny_model_context
-    context = QueryContext(candidates, labeled, np.random.default_rng(0), 1, scorer)
-    embeddings = gradient_embeddings(context)
-    rows, start, end = best_span_windows(context)
-    spans = context.spans()
+    context = QueryContext(candidates, labeled, np.random.default_rng(0), 1, scorer(candidates))
+    embeddings = gradient_embeddings(context.scorer)
+    rows, start, end = best_span_windows(context.scorer)
+    spans = context.scorer.spans()
     assert embeddings.shape == (len(candidates), 2 * model.config.hidden_size)
     for position in range(len(candidates)):
         row = int(rows[position])
@@ -364,7 +357,9 @@ def test_gradient_embedding_equals_autograd_on_the_tiny_model(tiny_model_context
 def test_strategies_run_on_the_tiny_model(tiny_model_context, strategy):
     _, _, scorer, candidates, labeled, _ = tiny_model_context
     picks = [
-        strategy.query(QueryContext(candidates, labeled, np.random.default_rng(3), 1, scorer), 4)
+        strategy.query(
+            QueryContext(candidates, labeled, np.random.default_rng(3), 1, scorer(candidates)), 4
+        )
         for _ in range(2)
     ]
     assert len(set(picks[0].tolist())) == 4 and np.isin(picks[0], candidates).all()

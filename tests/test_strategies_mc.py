@@ -1,7 +1,7 @@
 """Monte-Carlo dropout strategies: picks on hand-built passes, plus one tiny-model check.
 
 Hand-built tests put the per-pass span log-probabilities (and the deterministic candidate
-spans) into the round's ``QueryContext._cache`` under the keys the strategies read, so the
+spans) into the round's scorer memo under the keys the strategies read, so the
 real ``query`` runs without a model.
 """
 
@@ -13,11 +13,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import tiny_scorer
+from conftest import hand_context, tiny_scorer
 from omegaconf import OmegaConf
 
 from alqa import uncertainty
 from alqa.mc_dropout import cache_key, mc_span_log_probs, span_log_probs
+from alqa.pool_scoring import SPANS_KEY
 from alqa.span_scoring import NEG_INF, QuestionSpans
 from alqa.strategies import build_strategy
 from alqa.strategies.base import QueryContext
@@ -71,15 +72,8 @@ def passes_to_log_probs(probs: list[list[list[float]]]) -> torch.Tensor:
 def context_with(spans: QuestionSpans, log_probs: torch.Tensor) -> QueryContext:
     """A model-free round whose cache already holds the candidate spans and the MC passes."""
     questions = spans.scores.shape[0]
-    context = QueryContext(
-        candidates=np.arange(100, 100 + questions),
-        labeled=np.arange(10),
-        rng=np.random.default_rng(0),
-        round=1,
-    )
-    context._cache["spans"] = spans
-    context._cache[cache_key(log_probs.shape[0])] = log_probs
-    return context
+    memory = {SPANS_KEY: spans, cache_key(log_probs.shape[0]): log_probs}
+    return hand_context(np.arange(100, 100 + questions), memory, labeled=np.arange(10))
 
 
 def spans_like(probs: list[list[list[float]]]) -> QuestionSpans:
@@ -236,17 +230,14 @@ def test_mc_passes_on_a_tiny_model(tiny_round):
     model, scorer = tiny_round
 
     def fresh_context() -> QueryContext:
+        candidates = np.arange(5, 60, 2)
         return QueryContext(
-            candidates=np.arange(5, 60, 2),
-            labeled=np.arange(5),
-            rng=np.random.default_rng(7),
-            round=1,
-            scorer=scorer,
+            candidates, np.arange(5), np.random.default_rng(7), 1, scorer(candidates)
         )
 
     context = fresh_context()
-    spans = context.spans()
-    outputs = context.window_outputs()
+    spans = context.scorer.spans()
+    outputs = context.scorer.window_outputs()
     # the gather re-derives the deterministic distribution from the deterministic logits
     regathered = span_log_probs(outputs.start_logits, outputs.end_logits, spans)
     assert torch.equal(torch.isfinite(regathered), torch.isfinite(spans.log_probs))
@@ -254,14 +245,14 @@ def test_mc_passes_on_a_tiny_model(tiny_round):
     assert torch.allclose(regathered[valid], spans.log_probs[valid], atol=1e-5)
 
     torch_state = torch.get_rng_state()
-    seconds_before = context.model_seconds
-    log_probs = mc_span_log_probs(context, 3)
+    seconds_before = context.scorer.model_seconds
+    log_probs = mc_span_log_probs(context.scorer, context.rng, 3)
     assert log_probs.shape == (3, *spans.log_probs.shape)
     assert not model.training  # dropout is switched off again
     assert not any(m.training for m in model.modules())
     assert torch.equal(torch.get_rng_state(), torch_state)  # global RNG stream untouched
-    assert context.model_seconds > seconds_before
-    assert mc_span_log_probs(context, 3) is log_probs  # cached for the round
+    assert context.scorer.model_seconds > seconds_before
+    assert mc_span_log_probs(context.scorer, context.rng, 3) is log_probs  # memoised
 
     # same support in every pass, each pass a distribution, and dropout really changes them
     assert torch.equal(torch.isfinite(log_probs), valid.expand_as(log_probs))
@@ -272,7 +263,8 @@ def test_mc_passes_on_a_tiny_model(tiny_round):
     assert not torch.allclose(log_probs[0][valid], spans.log_probs[valid])
 
     # reproducible: the same round RNG gives the same passes
-    assert torch.equal(mc_span_log_probs(fresh_context(), 3), log_probs)
+    fresh = fresh_context()
+    assert torch.equal(mc_span_log_probs(fresh.scorer, fresh.rng, 3), log_probs)
 
     # every strategy reuses the cached passes and picks distinct candidates
     for strategy_class in MC_STRATEGIES:
@@ -296,10 +288,9 @@ def test_hidden_dropout_only_switches_off_exactly_the_attention_probability_drop
     assert all(layer.p == model.config.attention_probs_dropout_prob for layer in layers)
 
     def passes(attention_dropout: bool) -> torch.Tensor:
-        context = QueryContext(
-            np.arange(5, 60, 2), np.arange(5), np.random.default_rng(7), 1, scorer
+        return mc_span_log_probs(
+            scorer(np.arange(5, 60, 2)), np.random.default_rng(7), 2, attention_dropout
         )
-        return mc_span_log_probs(context, 2, attention_dropout)
 
     # with hidden dropout silenced, only attention dropout can make two passes differ
     saved = [m.p for m in hidden]

@@ -13,18 +13,18 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import torch
-from conftest import compose, make_squad, tiny_overrides
+from conftest import compose, hand_context, make_squad, tiny_overrides
 
-import alqa.loop
+import alqa.rounds
 from alqa.data import load_split
 from alqa.features import tokenize_questions
 from alqa.inference import WindowOutputs, batch_inputs
 from alqa.loop import ActiveLearningRun
 from alqa.loss_prediction import ranking_loss, spread_layers
 from alqa.modeling import InitialWeights, build_model, load_tokenizer
+from alqa.pool_scoring import SPANS_KEY, PoolScorer, windows_key
 from alqa.span_scoring import QuestionSpans
 from alqa.strategies import Entropy, QueryContext, build_strategy
-from alqa.strategies.base import PoolScorer
 from alqa.strategies.training_coupled import (
     WINDOW_LOSSES_KEY,
     CostEffective,
@@ -119,19 +119,14 @@ def test_spread_layers_taps_low_middle_and_last_layers():
 def test_loss_prediction_picks_the_largest_window_loss_per_question():
     # pool windows 0..7 belong to questions [0, 0, 1, 2, 3, 3, 4, 5]; candidates 0, 2, 3, 5
     features = SimpleNamespace(num_examples=6, example_index=torch.tensor([0, 0, 1, 2, 3, 3, 4, 5]))
-    scorer = PoolScorer(None, features, torch.device("cpu"), 4, 20, 30)
-    context = QueryContext(
-        candidates=np.array([0, 2, 3, 5]),
-        labeled=np.array([1, 4]),
-        rng=np.random.default_rng(0),
-        round=1,
-        scorer=scorer,
-    )
     # question 0: windows 0.1 and 4.0 (max 4.0, mean 2.05); question 2: 2.5;
     # question 3: 1.0 and −3.0; question 5: 3.0. Rows are deliberately out of order.
     rows = np.array([7, 1, 3, 0, 5, 4])
     predicted = torch.tensor([3.0, 4.0, 2.5, 0.1, -3.0, 1.0])
-    context._cache[WINDOW_LOSSES_KEY] = (rows, predicted)
+    candidates = np.array([0, 2, 3, 5])
+    memory = {WINDOW_LOSSES_KEY: (rows, predicted)}
+    scorer = PoolScorer(None, features, candidates, memory=memory)
+    context = QueryContext(candidates, np.array([1, 4]), np.random.default_rng(0), 1, scorer)
     strategy = LossPrediction()
     assert strategy.score(context).tolist() == pytest.approx([4.0, 2.5, 1.0, 3.0])
     # max over windows picks 0 then 5; a mean or first-window rule would pick 5 and 2
@@ -199,10 +194,10 @@ def test_loss_prediction_score_matches_window_by_window_prediction(
     randomise_head(model)
     model.eval()
     candidates = np.array([1, 4, 5, 9])
-    scorer = PoolScorer(model, pool_features, torch.device("cpu"), 3, 20, 30, bf16=False)
+    scorer = PoolScorer(model, pool_features, candidates, batch_size=3, bf16=False)
     context = QueryContext(candidates, np.array([0]), np.random.default_rng(0), 1, scorer)
     scores = strategy.score(context)
-    assert context.model_seconds > 0
+    assert scorer.model_seconds > 0
     expected = []
     with torch.no_grad():
         for question in candidates:
@@ -233,13 +228,13 @@ WINDOW_ROWS = np.array([10, 11, 12, 13, 14, 15, 16])
 
 
 def ceal_context(round_number: int) -> QueryContext:
-    context = QueryContext(CANDIDATES, np.array([0]), np.random.default_rng(0), round_number)
-    context._cache["spans"] = hand_spans(
+    spans = hand_spans(
         PROBS, [3, 0, 1, 2, 6], start_token=[21, 22, 23, 24, 25], end_token=[31, 32, 33, 34, 35]
     )
     empty = torch.empty((len(WINDOW_ROWS), 1))
-    context._cache[("windows", False)] = WindowOutputs(WINDOW_ROWS, empty, empty)
-    return context
+    windows = WindowOutputs(WINDOW_ROWS, empty, empty)
+    memory = {SPANS_KEY: spans, windows_key(False): windows}
+    return hand_context(CANDIDATES, memory, labeled=[0], round_number=round_number)
 
 
 @pytest.mark.parametrize(
@@ -261,7 +256,9 @@ def test_ceal_pseudo_labels_are_exactly_the_confident_unpicked_candidates():
     assert labels.start_positions == [21, 25]
     assert labels.end_positions == [31, 35]
     # a picked question is never pseudo-labeled, however confident
-    again = confident_pseudo_labels(context.spans(), WINDOW_ROWS, CANDIDATES, np.array([9]), 0.9)
+    again = confident_pseudo_labels(
+        context.scorer.spans(), WINDOW_ROWS, CANDIDATES, np.array([9]), 0.9
+    )
     assert again.question_ids == ["1"]
 
 
@@ -311,7 +308,7 @@ def test_ceal_end_to_end_pseudo_labels_never_become_gold(separate_eval_data, tmp
         trained.append((features, np.asarray(rows), kwargs.get("start_positions")))
         return train_model(model, features, rows, *args, **kwargs)
 
-    monkeypatch.setattr(alqa.loop, "train_model", recording_train_model)
+    monkeypatch.setattr(alqa.rounds, "train_model", recording_train_model)
     data = separate_eval_data
     # the random tiny model is never confident: a low threshold makes pseudo-labels exist
     cfg = compose(tiny_overrides(data, "strategy=ceal", "strategy.threshold=0.05"))

@@ -18,7 +18,6 @@ from conftest import REPO_ROOT, tiny_overrides
 
 from alqa import loggers
 from alqa.app import run_from_config
-from alqa.loop import CRASH_AFTER_ROUND_ENV, SimulatedCrash
 
 OFFLINE_LINE = "wandb: no API key found, logging offline"
 
@@ -211,9 +210,14 @@ def test_failed_single_run_closes_its_wandb_run_and_keeps_the_default_group(
     import wandb
     from conftest import compose
 
-    monkeypatch.setenv(CRASH_AFTER_ROUND_ENV, "0")
+    import alqa.rounds
+
+    def broken_query(*args, **kwargs):
+        raise RuntimeError("query broke")
+
+    monkeypatch.setattr(alqa.rounds, "query_next", broken_query)
     cfg = compose(tiny_overrides(tiny_data, "logger=wandb", "strategy=random"))
-    with pytest.raises(SimulatedCrash):  # a single run still fails loudly
+    with pytest.raises(RuntimeError, match="query broke"):  # a single run still fails loudly
         run_from_config(cfg, tmp_path)
 
     assert wandb.run is None  # finished, so the next job's wandb.init starts a new run
@@ -222,7 +226,7 @@ def test_failed_single_run_closes_its_wandb_run_and_keeps_the_default_group(
     assert wb.run.run_group == "squad-tiny"
     assert wb.exit_code == 1
     summary = wb.summary
-    assert summary["failed"] is True and summary["error"].startswith("SimulatedCrash")
+    assert summary["failed"] is True and summary["error"].startswith("RuntimeError: query broke")
     assert summary["n_labeled"] == 10  # the round before the crash was logged
 
 

@@ -1,36 +1,20 @@
 """The query-strategy interface (after small-text): one class per idea, one ``query`` method.
 
-A strategy sees the round through a :class:`QueryContext`, which runs the current model over
-the pool lazily and caches what it computed, so a strategy asks only for what it needs and
-nothing is computed twice within a round.
+A strategy sees the round through a :class:`QueryContext`, whose scorer runs the current model
+over the pool lazily and remembers what it computed, so a strategy asks only for what it needs
+and nothing is computed twice within a round.
 """
 
 from __future__ import annotations
 
-import contextlib
-import time
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from alqa.features import TokenizedQA
-from alqa.inference import WindowOutputs, predict_windows
-from alqa.span_scoring import QuestionSpans, question_spans
-
-
-@dataclass
-class PoolScorer:
-    """What a strategy may run over the pool: the current model and the tokenised pool."""
-
-    model: torch.nn.Module
-    features: TokenizedQA
-    device: torch.device
-    batch_size: int
-    n_best: int
-    max_answer_length: int
-    bf16: bool = True
+from alqa.pool_scoring import PoolScorer
+from alqa.state import PseudoLabels
 
 
 @dataclass
@@ -39,8 +23,9 @@ class QueryContext:
 
     ``candidates`` are the unlabeled pool indices a strategy may pick from (all of them, or a
     random subset with ``budget.pool_subsample``); every per-question array a strategy scores
-    is aligned with it. ``model_seconds`` accumulates the time spent in model passes, which
-    the loop reports as ``score_seconds`` (the rest of ``query`` is ``select_seconds``).
+    is aligned with it. ``scorer`` runs the current model over the candidates and remembers
+    what it computed (:class:`alqa.pool_scoring.PoolScorer`); without one, a scorer with no
+    model is made, which serves only what is put in its memory.
     """
 
     candidates: np.ndarray
@@ -48,88 +33,13 @@ class QueryContext:
     rng: np.random.Generator
     round: int
     scorer: PoolScorer | None = None
-    model_seconds: float = 0.0
-    _cache: dict = field(default_factory=dict, repr=False)
 
-    def _require_scorer(self) -> PoolScorer:
+    def __post_init__(self) -> None:
+        self.candidates = np.asarray(self.candidates, dtype=np.int64)
         if self.scorer is None:
-            raise RuntimeError("this strategy needs a model, but the query context has none")
-        return self.scorer
-
-    @contextlib.contextmanager
-    def model_time(self):
-        """Count the enclosed model passes as ``model_seconds`` (synchronising CUDA first)."""
-        device = self._require_scorer().device
-        started = time.perf_counter()
-        try:
-            yield
-        finally:
-            if device.type == "cuda":
-                torch.cuda.synchronize(device)
-            self.model_seconds += time.perf_counter() - started
-
-    def window_outputs(self, *, with_embeddings: bool = False) -> WindowOutputs:
-        """Deterministic (dropout off) logits of every window of every candidate question."""
-        key = ("windows", with_embeddings)
-        cached = self._cache.get(key) or self._cache.get(("windows", True))
-        if cached is not None:
-            return cached
-        scorer = self._require_scorer()
-        with self.model_time():
-            outputs = predict_windows(
-                scorer.model,
-                scorer.features,
-                scorer.features.features_of(self.candidates),
-                scorer.batch_size,
-                scorer.device,
-                with_embeddings=with_embeddings,
-                bf16=scorer.bf16,
-            )
-        self._cache[key] = outputs
-        return outputs
-
-    def window_question_index(
-        self, feature_indices: np.ndarray, questions: np.ndarray | None = None
-    ) -> torch.Tensor:
-        """For each window (row of the tokenised pool), its row in ``questions`` (default:
-        ``candidates``), not its pool index; −1 for a window of another question."""
-        scorer = self._require_scorer()
-        questions = self.candidates if questions is None else np.asarray(questions)
-        position = np.full(scorer.features.num_examples, -1, dtype=np.int64)
-        position[questions] = np.arange(len(questions))
-        pool_index = scorer.features.example_index.numpy()[np.asarray(feature_indices)]
-        return torch.from_numpy(position[pool_index])
-
-    def spans(self) -> QuestionSpans:
-        """Pooled candidate spans of each candidate question (rows aligned with candidates)."""
-        if "spans" not in self._cache:
-            scorer = self._require_scorer()
-            outputs = self.window_outputs()
-            offsets = scorer.features.offsets[torch.as_tensor(outputs.feature_indices)]
-            self._cache["spans"] = question_spans(
-                outputs.start_logits,
-                outputs.end_logits,
-                offsets,
-                self.window_question_index(outputs.feature_indices),
-                len(self.candidates),
-                scorer.n_best,
-                scorer.max_answer_length,
-            )
-        return self._cache["spans"]
-
-
-@dataclass
-class PseudoLabels:
-    """Training-only labels a strategy proposes (CEAL): never gold, never counted in the budget.
-
-    ``feature_rows`` index the tokenised pool; ``start_positions``/``end_positions`` are token
-    positions in those windows; ``question_ids`` are logged, never added to ``labeled``.
-    """
-
-    feature_rows: list[int]
-    start_positions: list[int]
-    end_positions: list[int]
-    question_ids: list[str]
+            self.scorer = PoolScorer(None, None, self.candidates)
+        elif not np.array_equal(self.scorer.candidates, self.candidates):
+            raise ValueError("the scorer was made for other candidates than the context's")
 
 
 class QueryStrategy(ABC):
@@ -157,6 +67,10 @@ class QueryStrategy(ABC):
     def pseudo_labels(self, context: QueryContext, picked: np.ndarray) -> PseudoLabels | None:
         """Training-only labels for the next round, from the current model; ``None`` = none."""
         return None
+
+    def can_pseudo_label(self) -> bool:
+        """Whether this strategy overrides ``pseudo_labels`` (then rounds log how many)."""
+        return type(self).pseudo_labels is not QueryStrategy.pseudo_labels
 
 
 def top_k(scores: np.ndarray, k: int) -> np.ndarray:

@@ -34,7 +34,9 @@ class MCDropoutStrategy(ScoreBasedStrategy):
 
     def pass_probs(self, context: QueryContext) -> torch.Tensor:
         """[T, E, n] candidate-span probabilities of each dropout pass (0 on padding)."""
-        return mc_span_log_probs(context, self.mc_passes, self.attention_dropout).exp()
+        return mc_span_log_probs(
+            context.scorer, context.rng, self.mc_passes, self.attention_dropout
+        ).exp()
 
 
 class MarginDropout(MCDropoutStrategy):
@@ -91,5 +93,5 @@ class MeanSTD(MCDropoutStrategy):
     name = "mean_std"
 
     def score(self, context: QueryContext) -> np.ndarray:
-        valid = context.spans().feature_index >= 0
+        valid = context.scorer.spans().feature_index >= 0
         return uncertainty.mean_std(self.pass_probs(context), valid).cpu().numpy()

@@ -40,7 +40,7 @@ class KMeansSampling(QueryStrategy):
         return clustering.nearest_distinct(points, centers)
 
     def query(self, context: QueryContext, k: int) -> np.ndarray:
-        positions = self.choose(candidate_question_embeddings(context), k, context.rng)
+        positions = self.choose(candidate_question_embeddings(context.scorer), k, context.rng)
         return context.candidates[positions]
 
 
@@ -75,8 +75,8 @@ class KCenterGreedy(QueryStrategy):
         return clustering.k_center_greedy(candidates, labeled, k, rng)
 
     def query(self, context: QueryContext, k: int) -> np.ndarray:
-        candidates = candidate_question_embeddings(context)
-        labeled = labeled_question_embeddings(context)
+        candidates = candidate_question_embeddings(context.scorer)
+        labeled = labeled_question_embeddings(context.scorer, context.labeled)
         return context.candidates[self.choose(candidates, labeled, k, context.rng)]
 
 
@@ -110,5 +110,5 @@ class Badge(QueryStrategy):
         return clustering.kmeans_pp_seeding(embeddings, k, rng, first=first)
 
     def query(self, context: QueryContext, k: int) -> np.ndarray:
-        positions = self.choose(gradient_embeddings(context), k, context.rng)
+        positions = self.choose(gradient_embeddings(context.scorer), k, context.rng)
         return context.candidates[positions]

@@ -15,13 +15,15 @@ from alqa.loss_prediction import (
     ranking_loss,
     spread_layers,
 )
+from alqa.pool_scoring import PoolScorer
 from alqa.span_scoring import QuestionSpans
-from alqa.strategies.base import PseudoLabels, QueryContext, ScoreBasedStrategy
+from alqa.state import PseudoLabels
+from alqa.strategies.base import QueryContext, ScoreBasedStrategy
 
 #: the attribute the loss-prediction module lives under, so the loop's model-wide operations
 #: (initial-weights snapshot, optimizer, warm-start checkpoint, ``.to(device)``) include it
 MODULE_ATTRIBUTE = "loss_prediction"
-#: context cache key of (pool feature rows, predicted loss per row)
+#: memo key of (pool feature rows, predicted loss per row)
 WINDOW_LOSSES_KEY = "loss_prediction.window_losses"
 
 
@@ -72,26 +74,23 @@ class LossPrediction(ScoreBasedStrategy):
         return loss
 
     def score(self, context: QueryContext) -> np.ndarray:
-        if WINDOW_LOSSES_KEY not in context._cache:
-            scorer = context._require_scorer()
-            module = getattr(scorer.model, MODULE_ATTRIBUTE, None)
-            if module is None:
-                raise RuntimeError("loss_prediction: the model has no loss-prediction module")
-            rows = scorer.features.features_of(context.candidates)
-            with context.model_time():
-                predicted = predict_window_losses(
-                    scorer.model,
-                    module,
-                    scorer.features,
-                    rows,
-                    scorer.batch_size,
-                    scorer.device,
-                    scorer.bf16,
-                )
-            context._cache[WINDOW_LOSSES_KEY] = (rows, predicted)
-        rows, predicted = context._cache[WINDOW_LOSSES_KEY]
-        question = context.window_question_index(rows)
+        scorer = context.scorer
+        rows, predicted = scorer.memo(WINDOW_LOSSES_KEY, lambda: self.window_losses(scorer))
+        question = scorer.question_index(rows)
         return max_per_question(predicted, question, len(context.candidates)).numpy()
+
+    @staticmethod
+    def window_losses(scorer: PoolScorer) -> tuple[np.ndarray, torch.Tensor]:
+        """(pool rows, predicted loss) of every window of the candidates: one pass."""
+        module = getattr(scorer.model, MODULE_ATTRIBUTE, None)
+        if module is None:
+            raise RuntimeError("loss_prediction: the model has no loss-prediction module")
+        rows = scorer.candidate_rows()
+        batches = scorer.forward(rows, output_hidden_states=True, description="predict losses")
+        with scorer.model_time():
+            return rows, predict_window_losses(
+                module, batches, len(rows), scorer.device, scorer.bf16
+            )
 
 
 UNCERTAINTY_MEASURES = {
@@ -177,7 +176,7 @@ class CostEffective(ScoreBasedStrategy):
         self.max_pseudo_labels = max_pseudo_labels
 
     def score(self, context: QueryContext) -> np.ndarray:
-        return UNCERTAINTY_MEASURES[self.uncertainty](context.spans().probs).cpu().numpy()
+        return UNCERTAINTY_MEASURES[self.uncertainty](context.scorer.spans().probs).cpu().numpy()
 
     def threshold_at(self, round_number: int) -> float:
         """The best-span probability a question needs to be pseudo-labeled in that round."""
@@ -185,8 +184,8 @@ class CostEffective(ScoreBasedStrategy):
 
     def pseudo_labels(self, context: QueryContext, picked: np.ndarray) -> PseudoLabels | None:
         labels = confident_pseudo_labels(
-            context.spans(),
-            context.window_outputs().feature_indices,
+            context.scorer.spans(),
+            context.scorer.window_outputs().feature_indices,
             context.candidates,
             np.asarray(picked),
             self.threshold_at(context.round),

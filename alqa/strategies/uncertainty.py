@@ -23,7 +23,7 @@ class LeastConfidence(ScoreBasedStrategy):
     name = "least_confidence"
 
     def score(self, context: QueryContext) -> np.ndarray:
-        return uncertainty.least_confidence(context.spans().probs).cpu().numpy()
+        return uncertainty.least_confidence(context.scorer.spans().probs).cpu().numpy()
 
 
 class Margin(ScoreBasedStrategy):
@@ -32,7 +32,7 @@ class Margin(ScoreBasedStrategy):
     name = "margin"
 
     def score(self, context: QueryContext) -> np.ndarray:
-        return uncertainty.margin(context.spans().probs).cpu().numpy()
+        return uncertainty.margin(context.scorer.spans().probs).cpu().numpy()
 
 
 class Entropy(ScoreBasedStrategy):
@@ -41,4 +41,4 @@ class Entropy(ScoreBasedStrategy):
     name = "entropy"
 
     def score(self, context: QueryContext) -> np.ndarray:
-        return uncertainty.entropy(context.spans().probs).cpu().numpy()
+        return uncertainty.entropy(context.scorer.spans().probs).cpu().numpy()

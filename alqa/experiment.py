@@ -1,0 +1,124 @@
+"""Setting up an AL run: validated settings, data, tokenised windows, model and strategy.
+
+The set-up is one reusable piece (:func:`build_experiment`), so benchmarks and tools get the
+exact objects a run works with. Everything that can be checked without data is checked first
+(:class:`RunSettings`), so a bad value costs a second, not a tokenised pool.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import hydra.utils
+import numpy as np
+import torch
+
+from alqa.budget import Budget
+from alqa.data import DatasetError, QARow
+from alqa.features import TokenizedQA, tokenize_questions
+from alqa.modeling import InitialWeights, build_model, load_tokenizer, pick_device
+from alqa.settings import (
+    ConfigError,
+    ScoringSettings,
+    TrainSettings,
+    WindowSettings,
+    read_settings,
+)
+from alqa.strategies import QueryStrategy, build_strategy
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """Every setting the loop reads, validated: what a bad override is caught by."""
+
+    seed: int
+    budget: Budget
+    train: TrainSettings
+    scoring: ScoringSettings
+    windows: WindowSettings
+
+    @classmethod
+    def from_config(cls, cfg: Any) -> RunSettings:
+        seed = cfg.get("seed")
+        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+            raise ConfigError(f"seed must be a whole number ≥ 0, got {seed!r}")
+        train, scoring, windows = read_settings(cfg)
+        pick_device(train.device)  # a CUDA device that is not there fails now, not later
+        return cls(seed, Budget.from_config(cfg.budget), train, scoring, windows)
+
+
+@dataclass
+class Experiment:
+    """What every round works with; built once per run (and once per resume)."""
+
+    settings: RunSettings
+    strategy: QueryStrategy
+    pool: list[QARow]
+    evaluation: list[QARow]
+    pool_features: TokenizedQA
+    eval_features: TokenizedQA
+    model: torch.nn.Module
+    initial_weights: InitialWeights
+    device: torch.device
+
+    def __post_init__(self) -> None:
+        self._index_of = {row["id"]: i for i, row in enumerate(self.pool)}
+
+    def indices_of(self, question_ids: list[str]) -> np.ndarray:
+        """Pool indices of the given question ids."""
+        return np.array([self._index_of[q] for q in question_ids], dtype=np.int64)
+
+    def ids_of(self, indices: np.ndarray) -> list[str]:
+        """Question ids of the given pool indices."""
+        return [self.pool[int(i)]["id"] for i in indices]
+
+    def unknown_ids(self, question_ids: list[str]) -> list[str]:
+        """The ids that are not in the pool (a changed dataset under a resumed run)."""
+        return [q for q in question_ids if q not in self._index_of]
+
+
+def load_data(dataset_cfg: Any, seed: int) -> tuple[list[QARow], list[QARow]]:
+    """The pool and the evaluation set from the ``dataset`` config (``_target_`` object)."""
+    source = hydra.utils.instantiate(dataset_cfg, _convert_="all")
+    if not hasattr(source, "load"):
+        raise DatasetError("dataset._target_ must build an object with load(seed)")
+    return source.load(seed)
+
+
+def tokenize(rows: list[QARow], tokenizer: Any, windows: WindowSettings, what: str) -> TokenizedQA:
+    return tokenize_questions(
+        rows, tokenizer, windows.max_length, windows.stride, description=f"tokenize {what}"
+    )
+
+
+def build_experiment(
+    cfg: Any, settings: RunSettings | None = None, strategy: QueryStrategy | None = None
+) -> Experiment:
+    """Validate, load, tokenise and build the model: everything before the first round."""
+    settings = settings or RunSettings.from_config(cfg)
+    strategy = strategy or build_strategy(cfg.strategy)
+    pool, evaluation = load_data(cfg.dataset, settings.seed)
+    settings.budget.validate(len(pool))
+    device = pick_device(settings.train.device)
+    tokenizer = load_tokenizer(cfg.model)
+    pool_features = tokenize(pool, tokenizer, settings.windows, "pool")
+    eval_features = tokenize(evaluation, tokenizer, settings.windows, "eval")
+    torch.manual_seed(settings.seed)
+    model = build_model(cfg.model, tokenizer)
+    strategy.prepare_model(model)
+    model.to(device)
+    return Experiment(
+        settings=settings,
+        strategy=strategy,
+        pool=pool,
+        evaluation=evaluation,
+        pool_features=pool_features,
+        eval_features=eval_features,
+        model=model,
+        initial_weights=InitialWeights(model),
+        device=device,
+    )
