@@ -16,24 +16,22 @@ import hydra
 from omegaconf import DictConfig
 
 from alqa import sweep
-from alqa.budget import BudgetError
 from alqa.data import DatasetError
 from alqa.loggers import RunLogger
 from alqa.loop import ActiveLearningRun, ResumeError
 from alqa.modeling import ModelNotFoundError
 from alqa.report import rounds_table
-from alqa.strategies import UnknownStrategyError
+from alqa.settings import ConfigError
 
 log = logging.getLogger(__name__)
 
 #: errors caused by the user's input: reported in one message, no traceback
 USER_ERRORS = (
-    BudgetError,
+    ConfigError,  # includes BudgetError and UnknownStrategyError
     DatasetError,
     ModelNotFoundError,
     ResumeError,
     FileNotFoundError,
-    UnknownStrategyError,
 )
 
 

@@ -14,6 +14,7 @@ from typing import Any
 import hydra.utils
 import numpy as np
 import torch
+from hydra.errors import InstantiationException
 
 from alqa.budget import Budget
 from alqa.data import DatasetError, QARow
@@ -83,7 +84,12 @@ class Experiment:
 
 def load_data(dataset_cfg: Any, seed: int) -> tuple[list[QARow], list[QARow]]:
     """The pool and the evaluation set from the ``dataset`` config (``_target_`` object)."""
-    source = hydra.utils.instantiate(dataset_cfg, _convert_="all")
+    try:
+        source = hydra.utils.instantiate(dataset_cfg, _convert_="all")
+    except InstantiationException as error:
+        if isinstance(error.__cause__, DatasetError | ConfigError):
+            raise error.__cause__ from None  # the dataset's own one-line message
+        raise
     if not hasattr(source, "load"):
         raise DatasetError("dataset._target_ must build an object with load(seed)")
     return source.load(seed)

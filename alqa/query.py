@@ -43,8 +43,11 @@ def checked_batch(picked: np.ndarray, candidates: np.ndarray, k: int, name: str)
     return picked
 
 
-def round_scorer(experiment: Experiment, candidates: np.ndarray) -> PoolScorer:
-    """A fresh scorer over this round's candidates with the run's current model."""
+def round_scorer(
+    experiment: Experiment, candidates: np.ndarray, memory: dict | None = None
+) -> PoolScorer:
+    """A fresh scorer over this round's candidates with the run's current model (``memory``:
+    passes already computed for these candidates, e.g. by a benchmark)."""
     settings = experiment.settings
     return PoolScorer(
         experiment.model,
@@ -55,6 +58,7 @@ def round_scorer(experiment: Experiment, candidates: np.ndarray) -> PoolScorer:
         n_best=settings.scoring.n_best,
         max_answer_length=settings.scoring.max_answer_length,
         bf16=settings.train.bf16,
+        memory=memory,
     )
 
 

@@ -37,30 +37,8 @@ def mc_strategy_names() -> set[str]:
     return {n for n, c in available_strategies().items() if issubclass(c, MCDropoutStrategy)}
 
 
-class RecordingCache(dict):
-    """A context cache that remembers which precomputed entries a strategy read."""
-
-    def __init__(self, *args) -> None:
-        super().__init__(*args)
-        self.read: set = set()
-
-    def __contains__(self, key) -> bool:
-        if dict.__contains__(self, key):
-            self.read.add(key)
-            return True
-        return False
-
-    def __getitem__(self, key):
-        self.read.add(key)
-        return dict.__getitem__(self, key)
-
-    def get(self, key, default=None):
-        if dict.__contains__(self, key):
-            self.read.add(key)
-        return dict.get(self, key, default)
-
-
 def compose(args, strategy: str):
+    """The config a run of this strategy would have, on the benchmark's data and budget."""
     from conftest import compose as compose_config
 
     overrides = [
@@ -68,6 +46,14 @@ def compose(args, strategy: str):
         f"strategy={strategy}",
         f"seed={args.seed}",
         f"train.device={args.device}",
+        "logger=none",
+        f"dataset.train_file={args.train_file}",
+        f"dataset.eval_file={args.train_file}",  # evaluation is not measured here
+        f"dataset.pool_size={args.pool_size}",
+        "dataset.eval_size=8",
+        f"budget.initial={args.initial}",
+        f"budget.per_round={args.k}",
+        f"budget.quota={args.k}",
     ]
     if args.epochs:
         overrides.append(f"train.epochs={args.epochs}")
@@ -92,15 +78,7 @@ def reset_peak_memory(device: torch.device) -> None:
         torch.cuda.reset_peak_memory_stats(device)
 
 
-def main() -> None:
-    from alqa.data import load_split, subsample
-    from alqa.features import tokenize_questions
-    from alqa.mc_dropout import mc_span_log_probs
-    from alqa.modeling import build_model, load_tokenizer
-    from alqa.strategies import QueryContext, available_strategies, build_strategy
-    from alqa.strategies.base import PoolScorer
-    from alqa.training import train_model
-
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--train-file", required=True)
     parser.add_argument("--pool-size", type=int, default=2000)
@@ -113,109 +91,113 @@ def main() -> None:
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--strategies", nargs="*", default=None)
     parser.add_argument("--json-out", help="also write the rows to this JSON file")
-    args = parser.parse_args()
-    names = args.strategies or sorted(available_strategies())
-    device = torch.device(args.device)
+    return parser.parse_args()
 
-    cfg = compose(args, "random")
-    pool = subsample(
-        load_split(args.train_file, None, "train", "--train-file"), args.pool_size, args.seed, 0
-    )
-    tokenizer = load_tokenizer(cfg.model)
-    features = tokenize_questions(pool, tokenizer, int(cfg.model.max_length), int(cfg.model.stride))
-    torch.manual_seed(args.seed)
-    model = build_model(cfg.model, tokenizer)
+
+def trained_experiment(args):
+    """The run's own set-up and round-0 training (random initial set), every strategy's
+    modules attached (loss_prediction trains its module with the model)."""
+    from alqa.experiment import build_experiment
+    from alqa.loop import initial_state
+    from alqa.modeling import InitialWeights
+    from alqa.rounds import train_round
+    from alqa.strategies import available_strategies, build_strategy
+
+    names = args.strategies or sorted(available_strategies())
+    experiment = build_experiment(compose(args, "random"))
     strategies = {name: build_strategy(compose(args, name).strategy) for name in names}
     for strategy in strategies.values():
-        strategy.prepare_model(model)  # loss_prediction adds its module (random init)
-    model.to(device)
+        strategy.prepare_model(experiment.model)
+    experiment.model.to(experiment.device)
+    experiment.initial_weights = InitialWeights(experiment.model)  # with the added modules
     rng = np.random.default_rng(args.seed)
-    labeled = rng.choice(len(pool), size=args.initial, replace=False)
-    unlabeled = np.setdiff1d(np.arange(len(pool)), labeled)
-    began = time.perf_counter()
-    train_model(model, features, features.features_of(labeled), cfg.train, device, args.seed)
-    scorer = PoolScorer(
-        model,
-        features,
-        device,
-        int(cfg.train.eval_batch_size),
-        int(cfg.scoring.n_best),
-        int(cfg.scoring.max_answer_length),
-        bool(cfg.train.bf16),
-    )
-    print(
-        f"model={args.model} device={device} pool={len(pool)} questions "
-        f"({features.num_features} windows), labeled={args.initial} "
-        f"(trained in {time.perf_counter() - began:.0f} s), k={args.k}, "
-        f"mc_passes={args.mc_passes}",
-        flush=True,
-    )
+    pending = initial_state(experiment, {}, rng).pending
+    labeled = experiment.indices_of(pending.selected_ids)
+    _, seconds = train_round(experiment, labeled, pending, args.seed)
+    return experiment, strategies, labeled, seconds
 
-    shared = QueryContext(unlabeled, labeled, np.random.default_rng(args.seed), 1, scorer)
-    shared.window_outputs(with_embeddings=True)
-    shared.spans()
-    deterministic_seconds = shared.model_seconds
-    print(
-        f"shared deterministic pass (logits + [CLS]) over {len(unlabeled)} candidates: "
-        f"{deterministic_seconds:.1f} s",
-        flush=True,
-    )
-    mc_seconds = 0.0
+
+def shared_passes(args, experiment, unlabeled, labeled, names):
+    """The passes several strategies share, run once: their results and their seconds."""
+    from alqa.mc_dropout import mc_span_log_probs
+    from alqa.query import round_scorer
+
+    scorer = round_scorer(experiment, unlabeled)
+    scorer.window_outputs(with_embeddings=True)
+    scorer.spans()
+    deterministic = scorer.model_seconds
+    print(f"deterministic pass over {len(unlabeled)} candidates: {deterministic:.1f} s", flush=True)
     if mc_strategy_names() & set(names):
-        mc_span_log_probs(shared, args.mc_passes)
-        mc_seconds = shared.model_seconds - deterministic_seconds
-        print(
-            f"shared MC dropout passes: {args.mc_passes} x {mc_seconds / args.mc_passes:.1f} s "
-            f"= {mc_seconds:.1f} s",
-            flush=True,
-        )
-    precomputed = dict(shared._cache)
+        mc_span_log_probs(scorer, np.random.default_rng(args.seed), args.mc_passes)
+        mc = scorer.model_seconds - deterministic
+        print(f"{args.mc_passes} MC dropout passes: {mc:.1f} s", flush=True)
+    return dict(scorer.memory), deterministic, scorer.model_seconds - deterministic
 
+
+def measure(args, experiment, strategy, unlabeled, labeled, shared) -> dict:
+    """One strategy's batch from a scorer that already holds the shared passes."""
+    from alqa.query import round_scorer
+    from alqa.strategies import QueryContext
+
+    memory, deterministic_seconds, mc_seconds = shared
+    scorer = round_scorer(experiment, unlabeled, memory=memory)
+    context = QueryContext(unlabeled, labeled, np.random.default_rng(args.seed), 1, scorer)
+    reset_peak_memory(experiment.device)
+    started = time.perf_counter()
+    picked = strategy.query(context, args.k)
+    if experiment.device.type == "cuda":
+        torch.cuda.synchronize(experiment.device)
+    total = time.perf_counter() - started
+    assert len(set(np.asarray(picked).tolist())) == args.k
+    used_mc = any(isinstance(k, tuple) and k[0] == "mc_span_log_probs" for k in scorer.reused)
+    deterministic_keys = {("windows", True), ("windows", False), "spans"}
+    used, score = [], scorer.model_seconds
+    if used_mc or scorer.reused & deterministic_keys:  # MC passes need the spans
+        used.append("deterministic")
+        score += deterministic_seconds
+    if used_mc:
+        used.append(f"{args.mc_passes} MC")
+        score += mc_seconds
+    select = total - scorer.model_seconds
+    cuda = experiment.device.type == "cuda"
+    return {
+        "strategy": strategy.name,
+        "score_seconds": score,
+        "select_seconds": select,
+        "total_seconds": score + select,
+        "peak_rss_mib": memory_mib("VmHWM"),
+        "shared_passes": used,
+        "cuda_peak_mib": torch.cuda.max_memory_allocated() / 2**20 if cuda else None,
+    }
+
+
+def main() -> None:
+    args = parse_args()
+    experiment, strategies, labeled, train_seconds = trained_experiment(args)
+    pool_size, features = len(experiment.pool), experiment.pool_features
+    unlabeled = np.setdiff1d(np.arange(pool_size), labeled)
     print(
-        f"\n| strategy | score s | select s | total s | peak RSS MiB | used shared passes |"
-        f"{' CUDA peak MiB |' if device.type == 'cuda' else ''}"
+        f"model={args.model} device={experiment.device} pool={pool_size} questions "
+        f"({features.num_features} windows), labeled={len(labeled)} "
+        f"(trained in {train_seconds:.0f} s), k={args.k}, mc_passes={args.mc_passes}",
+        flush=True,
     )
-    print(f"|---|---:|---:|---:|---:|---|{'---:|' if device.type == 'cuda' else ''}")
+    shared = shared_passes(args, experiment, unlabeled, labeled, list(strategies))
+    cuda = experiment.device.type == "cuda"
+    print(
+        "\n| strategy | score s | select s | total s | peak RSS MiB | used shared passes |"
+        f"{' CUDA peak MiB |' if cuda else ''}"
+    )
+    print(f"|---|---:|---:|---:|---:|---|{'---:|' if cuda else ''}")
     rows = []
-    for name, strategy in strategies.items():
-        context = QueryContext(unlabeled, labeled, np.random.default_rng(args.seed), 1, scorer)
-        context._cache = RecordingCache(precomputed)
-        reset_peak_memory(device)
-        started = time.perf_counter()
-        picked = strategy.query(context, args.k)
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        total = time.perf_counter() - started
-        assert len(set(np.asarray(picked).tolist())) == args.k
-        used = []
-        score = context.model_seconds
-        used_mc = any(
-            isinstance(k, tuple) and k[0] == "mc_span_log_probs" for k in context._cache.read
-        )
-        deterministic_keys = {("windows", True), ("windows", False), "spans"}
-        if used_mc or context._cache.read & deterministic_keys:  # MC passes need the spans
-            used.append("deterministic")
-            score += deterministic_seconds
-        if used_mc:
-            used.append(f"{args.mc_passes} MC")
-            score += mc_seconds
-        select = total - context.model_seconds
-        row = {
-            "strategy": name,
-            "score_seconds": score,
-            "select_seconds": select,
-            "total_seconds": score + select,
-            "peak_rss_mib": memory_mib("VmHWM"),
-            "shared_passes": used,
-            "cuda_peak_mib": (
-                torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else None
-            ),
-        }
+    for strategy in strategies.values():
+        row = measure(args, experiment, strategy, unlabeled, labeled, shared)
         rows.append(row)
-        cuda = f" {row['cuda_peak_mib']:.0f} |" if row["cuda_peak_mib"] is not None else ""
+        peak = f" {row['cuda_peak_mib']:.0f} |" if cuda else ""
         print(
-            f"| {name} | {score:.1f} | {select:.2f} | {score + select:.1f} | "
-            f"{row['peak_rss_mib']:.0f} | {' + '.join(used) or '-'} |{cuda}",
+            f"| {row['strategy']} | {row['score_seconds']:.1f} | {row['select_seconds']:.2f} | "
+            f"{row['total_seconds']:.1f} | {row['peak_rss_mib']:.0f} | "
+            f"{' + '.join(row['shared_passes']) or '-'} |{peak}",
             flush=True,
         )
     if args.json_out:

@@ -61,6 +61,52 @@ def test_impossible_budget_names_the_key_before_any_training(
     assert not (tmp_path / "al_state.json").exists()
 
 
+BAD_VALUES = [
+    ("strategy.batch=bogus", "strategy.batch"),
+    ("strategy.beta=-1", "strategy.beta"),
+    ("strategy=bald strategy.mc_passes=0", "strategy.mc_passes"),
+    ("strategy=kcenter_pca strategy.pca_dim=0", "strategy.pca_dim"),
+    ("+strategy.foo=1", "strategy.foo is not a setting of margin"),
+    ("strategy.name=entropy", "contradicts strategy._target_"),
+    ("model.stride=200", "model.stride (200) must be smaller than model.max_length (128)"),
+    ("model.max_length=0", "model.max_length"),
+    ("train.learning_rate=-0.1", "train.learning_rate must be > 0.0"),
+    ("train.epochs=0", "train.epochs must be ≥ 1"),
+    ("train.batch_size=0", "train.batch_size"),
+    ("train.warmup_ratio=2", "train.warmup_ratio must be in [0.0, 1.0]"),
+    ("train.bf16=maybe", "train.bf16 must be true or false"),
+    ("train.device=gpu", "train.device must be auto, cpu, cuda"),
+    ("train.device=cuda:7", "train.device=cuda:7 but this machine has"),
+    ("scoring.n_best=0", "scoring.n_best must be ≥ 1"),
+    ("scoring.max_answer_length=-2", "scoring.max_answer_length"),
+    ("seed=-1", "seed must be a whole number"),
+    ("dataset.pool_size=0", "dataset.pool_size must be at least 1"),
+]
+
+
+@pytest.mark.parametrize(("overrides", "message"), BAD_VALUES, ids=[o for o, _ in BAD_VALUES])
+def test_bad_values_stop_before_any_data_is_tokenised(
+    tiny_data, tmp_path, capsys, monkeypatch, overrides, message
+):
+    import alqa.experiment
+
+    def no_tokenising(*args, **kwargs):
+        raise AssertionError("data was tokenised before the bad value was caught")
+
+    monkeypatch.setattr(alqa.experiment, "tokenize_questions", no_tokenising)
+    assert fail(tmp_path, *overrides.split(), data=tiny_data) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("alqa: error: ") and message in err, err
+    assert len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "al_state.json").exists()
+
+
+def test_a_bad_value_on_the_command_line_is_one_line_and_exit_2(tmp_path):
+    result = run_cli("model=tiny", "logger=none", "train.epochs=0", f"hydra.run.dir={tmp_path}")
+    assert result.returncode == 2
+    assert "train.epochs must be ≥ 1" in result.stderr and "Traceback" not in result.stderr
+
+
 def test_malformed_dataset_file(tiny_data, tmp_path, capsys):
     broken = tmp_path / "broken.json"
     broken.write_text(json.dumps({"data": [{"title": "t", "paragraphs": [{"context": "c"}]}]}))

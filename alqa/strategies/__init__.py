@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import importlib
+import inspect
 import pkgutil
+import re
 from typing import Any
 
+import hydra.utils
+from hydra.errors import InstantiationException
+from omegaconf import OmegaConf
+
+from alqa.settings import ConfigError
+from alqa.state import PseudoLabels
 from alqa.strategies.base import (
-    PseudoLabels,
     QueryContext,
     QueryStrategy,
     ScoreBasedStrategy,
@@ -35,8 +42,8 @@ __all__ = [
 ]
 
 
-class UnknownStrategyError(ValueError):
-    """``strategy.name`` names no strategy class; the message lists the available ones."""
+class UnknownStrategyError(ConfigError):
+    """The strategy config names no strategy class, or contradicts its own class."""
 
 
 def _all_subclasses(cls: type) -> list[type]:
@@ -52,25 +59,53 @@ def available_strategies() -> dict[str, type[QueryStrategy]]:
     return {c.name: c for c in _all_subclasses(QueryStrategy) if c.name}
 
 
-def build_strategy(strategy_cfg: Any) -> QueryStrategy:
-    """Instantiate from the ``strategy`` config (``_target_``), checking the name is known."""
-    import hydra.utils
-
-    name = strategy_cfg.get("name")
-    known = available_strategies()
-    if name not in known:
-        raise UnknownStrategyError(
-            f"unknown strategy {name!r}; available: {', '.join(sorted(known))}"
+def _settings_error(error: Exception, target: str) -> ConfigError:
+    """The one-line message for a strategy constructor's complaint about its settings."""
+    unexpected = re.search(r"unexpected keyword argument '(\w+)'", str(error))
+    if unexpected:
+        cls = hydra.utils.get_class(target)
+        allowed = [p for p in inspect.signature(cls).parameters if p != "self"]
+        return ConfigError(
+            f"strategy.{unexpected.group(1)} is not a setting of {cls.name or target}; "
+            f"its settings: {', '.join(allowed) or 'none'}"
         )
-    from omegaconf import OmegaConf
+    return ConfigError(str(error))
 
+
+def _instantiate(params: dict[str, Any]) -> QueryStrategy:
+    target = str(params.get("_target_") or "")
+    if not target:
+        raise UnknownStrategyError("strategy._target_ is missing: choose one with strategy=<name>")
+    try:
+        strategy = hydra.utils.instantiate(params, _convert_="all")
+    except InstantiationException as error:
+        cause = error.__cause__
+        if isinstance(cause, ValueError | TypeError):
+            raise _settings_error(cause, target) from error
+        raise UnknownStrategyError(
+            f"strategy._target_={target} cannot be built ({error}); "
+            f"available strategies: {', '.join(sorted(available_strategies()))}"
+        ) from error
+    if not isinstance(strategy, QueryStrategy):
+        raise UnknownStrategyError(f"strategy._target_={target} is not a QueryStrategy")
+    return strategy
+
+
+def build_strategy(strategy_cfg: Any) -> QueryStrategy:
+    """Instantiate from the ``strategy`` config: ``_target_`` picks the class, and
+    ``strategy.name`` (which names the run's folder, W&B run and comparison rows) must be
+    that class's name, so a run can never be filed under another strategy."""
     params = (
         OmegaConf.to_container(strategy_cfg, resolve=True)
         if not isinstance(strategy_cfg, dict)
         else dict(strategy_cfg)
     )
-    params.pop("name")  # the user-facing name is metadata, not a constructor argument
-    strategy = hydra.utils.instantiate(params, _convert_="all")
-    if not isinstance(strategy, QueryStrategy):
-        raise TypeError(f"strategy._target_ must build a QueryStrategy, got {type(strategy)}")
+    name = params.pop("name", None)
+    strategy = _instantiate(params)
+    if name is not None and name != strategy.name:
+        raise UnknownStrategyError(
+            f"strategy.name={name!r} contradicts strategy._target_={params['_target_']} "
+            f"(the {strategy.name!r} strategy): choose a strategy with strategy=<name> "
+            f"(available: {', '.join(sorted(available_strategies()))}), not by renaming it"
+        )
     return strategy
