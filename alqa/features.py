@@ -48,6 +48,78 @@ class TokenizedQA:
         return np.flatnonzero(wanted[self.example_index.numpy()])
 
 
+FIELDS = (
+    "input_ids",
+    "attention_mask",
+    "token_type_ids",
+    "offsets",
+    "example_index",
+    "start_positions",
+    "end_positions",
+)
+
+
+def answer_token_span(
+    offsets: np.ndarray, is_context: np.ndarray, char_start: int, char_end: int
+) -> tuple[int, int]:
+    """Start/end token of the answer [char_start, char_end) in one window; (0, 0), the [CLS]
+    "not in this window" target, unless the answer lies wholly inside the window's context.
+
+    The span is the smallest run of context tokens covering the answer, so an answer that
+    starts or ends inside a token takes that whole token (the model can only point at tokens).
+    """
+    context_tokens = np.flatnonzero(is_context)
+    if len(context_tokens) == 0:
+        return 0, 0
+    first, last = context_tokens[0], context_tokens[-1]
+    if offsets[first, 0] > char_start or offsets[last, 1] < char_end:
+        return 0, 0
+    token_starts = offsets[first : last + 1, 0]
+    token_ends = offsets[first : last + 1, 1]
+    start = first + int(np.searchsorted(token_starts, char_start, side="right")) - 1
+    end = first + int(np.searchsorted(token_ends, char_end, side="left"))
+    return start, end
+
+
+def _encode_chunk(
+    chunk: Sequence[QARow], tokenizer, max_length: int, stride: int
+) -> dict[str, np.ndarray]:
+    """Windows of a few questions, as arrays (``example_index`` local to the chunk)."""
+    encoded = tokenizer(
+        [r["question"].lstrip() for r in chunk],
+        [r["context"] for r in chunk],
+        truncation="only_second",
+        max_length=max_length,
+        stride=stride,
+        return_overflowing_tokens=True,
+        return_offsets_mapping=True,
+        padding="max_length",
+    )
+    sample_map = np.asarray(encoded["overflow_to_sample_mapping"], dtype=np.int64)
+    offsets = np.asarray(encoded["offset_mapping"], dtype=np.int32)
+    is_context = np.array([[s == 1 for s in encoded.sequence_ids(w)] for w in range(len(offsets))])
+    starts = np.zeros(len(sample_map), dtype=np.int64)
+    ends = np.zeros(len(sample_map), dtype=np.int64)
+    for w, question in enumerate(sample_map):
+        answers = chunk[question]["answers"]
+        if answers["text"]:  # the first gold answer is the training target (as HF does)
+            char_start = answers["answer_start"][0]
+            char_end = char_start + len(answers["text"][0])
+            starts[w], ends[w] = answer_token_span(offsets[w], is_context[w], char_start, char_end)
+    offsets[~is_context] = -1
+    arrays = {
+        "input_ids": np.asarray(encoded["input_ids"], dtype=np.int32),
+        "attention_mask": np.asarray(encoded["attention_mask"], dtype=np.int8),
+        "offsets": offsets,
+        "example_index": sample_map,
+        "start_positions": starts,
+        "end_positions": ends,
+    }
+    if "token_type_ids" in encoded:
+        arrays["token_type_ids"] = np.asarray(encoded["token_type_ids"], dtype=np.int8)
+    return arrays
+
+
 def tokenize_questions(
     rows: Sequence[QARow],
     tokenizer,
@@ -63,77 +135,20 @@ def tokenize_questions(
         raise ValueError(
             f"model.stride ({stride}) must be smaller than model.max_length ({max_length})"
         )
-    parts: dict[str, list[np.ndarray]] = {
-        k: []
-        for k in (
-            "input_ids",
-            "attention_mask",
-            "token_type_ids",
-            "offsets",
-            "example_index",
-            "start_positions",
-            "end_positions",
-        )
-    }
-    has_token_types = True
-    for chunk_start in tqdm(range(0, len(rows), chunk_size), desc=description, leave=False):
-        chunk = rows[chunk_start : chunk_start + chunk_size]
-        encoded = tokenizer(
-            [r["question"].lstrip() for r in chunk],
-            [r["context"] for r in chunk],
-            truncation="only_second",
-            max_length=max_length,
-            stride=stride,
-            return_overflowing_tokens=True,
-            return_offsets_mapping=True,
-            padding="max_length",
-        )
-        sample_map = np.asarray(encoded["overflow_to_sample_mapping"], dtype=np.int64)
-        offsets = np.asarray(encoded["offset_mapping"], dtype=np.int32)
-        num_windows = len(sample_map)
-        is_context = np.zeros(offsets.shape[:2], dtype=bool)
-        starts = np.zeros(num_windows, dtype=np.int64)
-        ends = np.zeros(num_windows, dtype=np.int64)
-        for w in range(num_windows):
-            sequence_ids = encoded.sequence_ids(w)
-            is_context[w] = [s == 1 for s in sequence_ids]
-            answers = chunk[sample_map[w]]["answers"]
-            if not answers["text"]:
-                continue
-            char_start = answers["answer_start"][0]
-            char_end = char_start + len(answers["text"][0])
-            context_tokens = np.flatnonzero(is_context[w])
-            first, last = context_tokens[0], context_tokens[-1]
-            if offsets[w, first, 0] > char_start or offsets[w, last, 1] < char_end:
-                continue  # answer not fully inside this window: label is CLS (0, 0)
-            token_starts = offsets[w, first : last + 1, 0]
-            token_ends = offsets[w, first : last + 1, 1]
-            starts[w] = first + int(np.searchsorted(token_starts, char_start, side="right")) - 1
-            ends[w] = first + int(np.searchsorted(token_ends, char_end, side="left"))
-        offsets[~is_context] = -1
-        parts["input_ids"].append(np.asarray(encoded["input_ids"], dtype=np.int32))
-        parts["attention_mask"].append(np.asarray(encoded["attention_mask"], dtype=np.int8))
-        if "token_type_ids" in encoded:
-            parts["token_type_ids"].append(np.asarray(encoded["token_type_ids"], dtype=np.int8))
-        else:
-            has_token_types = False
-        parts["offsets"].append(offsets)
-        parts["example_index"].append(sample_map + chunk_start)
-        parts["start_positions"].append(starts)
-        parts["end_positions"].append(ends)
+    chunks = []
+    for begin in tqdm(range(0, len(rows), chunk_size), desc=description, leave=False):
+        arrays = _encode_chunk(rows[begin : begin + chunk_size], tokenizer, max_length, stride)
+        arrays["example_index"] = arrays["example_index"] + begin
+        chunks.append(arrays)
 
-    def cat(key: str) -> torch.Tensor:
-        return torch.from_numpy(np.concatenate(parts[key]))
+    def cat(key: str) -> torch.Tensor | None:
+        if not chunks or key not in chunks[0]:
+            return None
+        return torch.from_numpy(np.concatenate([c[key] for c in chunks]))
 
-    attention_mask = cat("attention_mask")
+    tensors = {key: cat(key) for key in FIELDS}
     return TokenizedQA(
-        input_ids=cat("input_ids"),
-        attention_mask=attention_mask,
-        token_type_ids=cat("token_type_ids") if has_token_types else None,
-        offsets=cat("offsets"),
-        example_index=cat("example_index"),
-        start_positions=cat("start_positions"),
-        end_positions=cat("end_positions"),
-        lengths=attention_mask.sum(dim=1, dtype=torch.int64),
+        **tensors,
+        lengths=tensors["attention_mask"].sum(dim=1, dtype=torch.int64),
         num_examples=len(rows),
     )

@@ -73,7 +73,7 @@ class PoolScorer:
     @property
     def features(self) -> TokenizedQA:
         if self._features is None:
-            raise RuntimeError("this strategy needs the tokenised pool, but the context has none")
+            raise RuntimeError("this strategy needs a model, but the query context has none")
         return self._features
 
     @property

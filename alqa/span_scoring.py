@@ -157,17 +157,7 @@ def pool_by_question(
     window_rows = torch.arange(num_windows, device=device)[:, None].expand(-1, width)
     feature_index = scatter(window_rows, -1)
 
-    # Keep each (start_char, end_char) once, at its best score: sort by score, then stably by
-    # span key, so the first of every run of equal keys is its best occurrence.
-    key = start_char * (int(end_char.max()) + 2 if end_char.numel() else 1) + end_char
-    key = torch.where(start_char >= 0, key, -1 - torch.arange(key.shape[1], device=device))
-    by_score = torch.sort(scores, dim=1, descending=True, stable=True).indices
-    by_key = torch.sort(key.gather(1, by_score), dim=1, stable=True).indices
-    merged = by_score.gather(1, by_key)
-    sorted_key = key.gather(1, merged)
-    duplicate = torch.zeros_like(sorted_key, dtype=torch.bool)
-    duplicate[:, 1:] = sorted_key[:, 1:] == sorted_key[:, :-1]
-    deduped = scores.gather(1, merged).masked_fill(duplicate, NEG_INF)
+    merged, deduped = _keep_each_span_once(scores, start_char, end_char)
     k = min(n_best, deduped.shape[1])
     top_scores, top = deduped.topk(k, dim=1)
     chosen = merged.gather(1, top)
@@ -187,6 +177,27 @@ def pool_by_question(
         start_char=pick(start_char),
         end_char=pick(end_char),
     )
+
+
+def _keep_each_span_once(
+    scores: torch.Tensor, start_char: torch.Tensor, end_char: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each (start_char, end_char) once per row, at its best score.
+
+    Sorts by score, then stably by span key, so the first of every run of equal keys is its
+    best occurrence; the others get −inf. Returns the column order and the deduplicated
+    scores in that order.
+    """
+    key = start_char * (int(end_char.max()) + 2 if end_char.numel() else 1) + end_char
+    no_span = -1 - torch.arange(key.shape[1], device=key.device)  # distinct: never merged
+    key = torch.where(start_char >= 0, key, no_span)
+    by_score = torch.sort(scores, dim=1, descending=True, stable=True).indices
+    by_key = torch.sort(key.gather(1, by_score), dim=1, stable=True).indices
+    merged = by_score.gather(1, by_key)
+    sorted_key = key.gather(1, merged)
+    duplicate = torch.zeros_like(sorted_key, dtype=torch.bool)
+    duplicate[:, 1:] = sorted_key[:, 1:] == sorted_key[:, :-1]
+    return merged, scores.gather(1, merged).masked_fill(duplicate, NEG_INF)
 
 
 def question_spans(

@@ -54,3 +54,43 @@ def test_resuming_with_another_configuration_is_refused(tiny_data, tmp_path):
         run_tiny(tiny_data, tmp_path, "strategy=entropy")
     with pytest.raises(ResumeError, match="seed"):
         run_tiny(tiny_data, tmp_path, "strategy=random", "seed=5")
+
+
+@pytest.mark.slow
+def test_a_process_killed_mid_run_resumes_with_the_same_picks(tiny_data, tmp_path):
+    """A real SIGKILL of ``python main.py`` after its first saved round, then the same command."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from conftest import REPO_ROOT, tiny_overrides
+
+    overrides = tiny_overrides(tiny_data, "strategy=entropy", "budget.quota=30")
+    command = [sys.executable, str(REPO_ROOT / "main.py"), *overrides]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    killed = tmp_path / "killed"
+    process = subprocess.Popen(
+        [*command, f"hydra.run.dir={killed}"], env=env, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    state_file = killed / "al_state.json"
+    deadline = time.monotonic() + 240
+    while not (state_file.exists() and json.loads(state_file.read_text())["rounds"]):
+        assert process.poll() is None and time.monotonic() < deadline, "no round was saved"
+        time.sleep(0.02)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    partial = json.loads(state_file.read_text())
+    assert not partial["finished"], "the run ended before it could be killed"
+
+    resumed = subprocess.run([*command, f"hydra.run.dir={killed}"], env=env, capture_output=True)
+    assert resumed.returncode == 0, resumed.stderr.decode()[-2000:]
+    uninterrupted = run_tiny(tiny_data, tmp_path / "full", "strategy=entropy", "budget.quota=30")
+    after = json.loads((killed / "results.json").read_text())
+    assert after["finished"] and len(after["rounds"]) == 7
+    assert [r["selected_ids"] for r in after["rounds"]] == [
+        r["selected_ids"] for r in uninterrupted["rounds"]
+    ]
+    assert after["rounds"][: len(partial["rounds"])] == partial["rounds"]  # kept, not redone

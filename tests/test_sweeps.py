@@ -25,32 +25,16 @@ from alqa.compare import main as compare_main
 from alqa.curves import label_savings
 
 SWEEPS = REPO_ROOT / "multirun_sweeps" / "sweep"
-ALL_STRATEGIES = [
-    "random",
-    "least_confidence",
-    "margin",
-    "entropy",
-    "margin_dropout",
-    "least_confidence_dropout",
-    "entropy_dropout",
-    "var_ratio",
-    "bald",
-    "mean_std",
-    "kmeans",
-    "kcenter",
-    "kcenter_pca",
-    "badge",
-    "loss_prediction",
-    "ceal",
-]
+#: the one list of strategies: the option files of the ``strategy`` config group
+ALL_STRATEGIES = sorted(p.stem for p in (REPO_ROOT / "conf" / "strategy").glob("*.yaml"))
 #: sweep file -> number of jobs it expands to
 EXPECTED_JOBS = {
-    "all_strategies": 16 * 3,
+    "all_strategies": len(ALL_STRATEGIES) * 3,
     "uncertainty_vs_random": 4 * 3,
     "dropout_vs_random": 7 * 3,
     "diversity_vs_random": 6 * 3,
     "per_round": 3 * 2 * 3,
-    "smoke": 16,
+    "smoke": len(ALL_STRATEGIES),
 }
 
 
@@ -195,14 +179,16 @@ def expand(overrides: list[str]) -> tuple[object, list[list[str]]]:
     """Compose like ``python main.py -m <overrides>`` and expand the sweep as Hydra would."""
     from hydra import compose, initialize_config_dir
     from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+    from hydra.core.global_hydra import GlobalHydra
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
     chosen = [o for o in overrides if o.startswith("sweep=")]
     command_line = [o for o in overrides if o not in chosen]
     with initialize_config_dir(config_dir=str(REPO_ROOT / "conf"), version_base="1.3"):
         cfg = compose("config", overrides=chosen, return_hydra_config=True)
-    params = [f"{k}={v}" for k, v in (cfg.hydra.sweeper.params or {}).items()]
-    parsed = OverridesParser.create().parse_overrides(params + command_line)
+        loader = GlobalHydra.instance().config_loader()  # expands glob(*) over group options
+        params = [f"{k}={v}" for k, v in (cfg.hydra.sweeper.params or {}).items()]
+        parsed = OverridesParser.create(config_loader=loader).parse_overrides(params + command_line)
     jobs = [job for batch in BasicSweeper.split_arguments(parsed, None) for job in batch]
     return cfg, jobs
 
@@ -225,7 +211,7 @@ def test_every_sweep_file_composes_and_expands_to_its_jobs(monkeypatch):
 
     # a value given on the command line replaces the sweep's
     _, jobs = expand(["sweep=all_strategies", "seed=0"])
-    assert len(jobs) == 16 and all("seed=0" in job for job in jobs)
+    assert len(jobs) == len(ALL_STRATEGIES) and all("seed=0" in job for job in jobs)
     _, jobs = expand(["sweep=per_round", "budget.per_round=25,50"])
     assert len(jobs) == 2 * 2 * 3
 

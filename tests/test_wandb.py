@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import struct
+import time
 from pathlib import Path
 from typing import Any
 
@@ -54,10 +55,16 @@ def read_records(path: Path) -> list[Any]:
 class OfflineRun:
     """The parts of one offline run the tests look at."""
 
-    def __init__(self, run_dir: Path) -> None:
+    def __init__(self, run_dir: Path, timeout: float = 60.0) -> None:
         found = list((run_dir / "wandb").glob("offline-run-*/run-*.wandb"))
         assert len(found) == 1, f"expected one offline W&B run under {run_dir}, got {found}"
+        # wandb's service writes the log in the background, and run.finish() can return
+        # before it has flushed: wait for the exit record (the last one a run writes)
+        deadline = time.monotonic() + timeout
         self.records = read_records(found[0])
+        while not self.of_type("exit") and time.monotonic() < deadline:
+            time.sleep(0.1)
+            self.records = read_records(found[0])
 
     def of_type(self, kind: str) -> list[Any]:
         return [getattr(r, kind) for r in self.records if r.WhichOneof("record_type") == kind]
