@@ -23,8 +23,18 @@ X_AXIS = "n_labeled"
 class RunLogger:
     """Does nothing; the base of every logger (``logger=none``)."""
 
-    def start(self, config: dict[str, Any], run_dir: Path, resume_id: str | None) -> str | None:
-        """Open the run (resuming ``resume_id`` if given); returns an id to store for resume."""
+    def start(
+        self,
+        config: dict[str, Any],
+        run_dir: Path,
+        resume_id: str | None,
+        history: list[dict[str, Any]] | None = None,
+    ) -> str | None:
+        """Open the run (resuming ``resume_id`` if given); returns an id to store for resume.
+
+        ``history`` holds the rounds an interrupted run already finished, for trackers that
+        cannot append to the earlier part of the run (they log them again).
+        """
         return None
 
     def log_round(self, record: dict[str, Any]) -> None:
@@ -79,7 +89,7 @@ def decide_mode(mode: str | None = None) -> str:
         if reason:
             print(
                 f"wandb: {reason}, logging offline; "
-                "upload later: wandb sync <run dir>/wandb/offline-run-*"
+                "upload later: wandb sync <run dir>/wandb/latest-run"
             )
         _decided_mode = "offline" if reason else "online"
     return _decided_mode
@@ -140,7 +150,13 @@ class WandbLogger(RunLogger):
         self._run = None
         self._run_dir: Path | None = None
 
-    def start(self, config: dict[str, Any], run_dir: Path, resume_id: str | None) -> str | None:
+    def start(
+        self,
+        config: dict[str, Any],
+        run_dir: Path,
+        resume_id: str | None,
+        history: list[dict[str, Any]] | None = None,
+    ) -> str | None:
         import wandb
 
         from alqa.sweep import job_description
@@ -165,7 +181,22 @@ class WandbLogger(RunLogger):
         )
         self._run.define_metric(X_AXIS)
         self._run.define_metric("*", step_metric=X_AXIS)
+        if history and not self._run.resumed:
+            self._replay(history)
         return self._run.id
+
+    def _replay(self, history: list[dict[str, Any]]) -> None:
+        """Log the rounds of the interrupted part again, in this run.
+
+        W&B resumes only online runs that the server already has; an offline run (or an online
+        one whose first part never reached the server) starts a new directory with the same id,
+        and syncing two offline directories of one id overwrites rather than appends. Replaying
+        from results.json makes the newest directory hold every round exactly once, so syncing
+        that one directory (``wandb/latest-run``) uploads the whole curve.
+        """
+        log.info("W&B: replaying %d finished round(s) into the resumed run", len(history))
+        for record in history:
+            self.log_round(record)
 
     def log_round(self, record: dict[str, Any]) -> None:
         if self._run is None:

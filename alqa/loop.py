@@ -123,7 +123,9 @@ class ActiveLearningRun:
             state = initial_state(experiment, self.config, rng)
         else:
             state = self.resume(state, experiment, rng)
-        state.wandb_run_id = self.logger.start(self.config, self.run_dir, state.wandb_run_id)
+        state.wandb_run_id = self.logger.start(
+            self.config, self.run_dir, state.wandb_run_id, history=state.rounds
+        )
         sizes = self.settings.budget.round_sizes()
         results = results_document(state, self.planned_rounds)
         for round_number in range(len(state.rounds), len(sizes)):

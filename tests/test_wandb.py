@@ -55,8 +55,9 @@ def read_records(path: Path) -> list[Any]:
 class OfflineRun:
     """The parts of one offline run the tests look at."""
 
-    def __init__(self, run_dir: Path, timeout: float = 60.0) -> None:
-        found = list((run_dir / "wandb").glob("offline-run-*/run-*.wandb"))
+    def __init__(self, run_dir: Path, timeout: float = 60.0, folder: str | None = None) -> None:
+        pattern = f"{folder}/run-*.wandb" if folder else "offline-run-*/run-*.wandb"
+        found = list((run_dir / "wandb").glob(pattern))
         assert len(found) == 1, f"expected one offline W&B run under {run_dir}, got {found}"
         # wandb's service writes the log in the background, and run.finish() can return
         # before it has flushed: wait for the exit record (the last one a run writes)
@@ -169,7 +170,7 @@ def test_sweep_job_logs_group_axis_rounds_and_aubc(
     assert aubc == results["aubc_f1"]
     out = capsys.readouterr().out
     assert [line for line in out.splitlines() if "wandb:" in line] == [
-        OFFLINE_LINE + "; upload later: wandb sync <run dir>/wandb/offline-run-*"
+        OFFLINE_LINE + "; upload later: wandb sync <run dir>/wandb/latest-run"
     ]
 
     wb = OfflineRun(run_dir)
@@ -261,3 +262,29 @@ def test_offline_decision_is_made_once_and_said_once(no_wandb_account, monkeypat
 def test_default_group_names_the_sweep(multirun_job, tmp_path):
     multirun_job(["model=tiny", "logger=none"], tmp_path)
     assert loggers.default_group({}) == "all_strategies-2026-01-01_00-00-00"
+
+
+def test_a_killed_and_resumed_offline_run_syncs_every_round_once_from_latest_run(
+    tiny_data, tmp_path, no_wandb_account, monkeypatch
+):
+    from conftest import SimulatedKill, compose, kill_after_round
+
+    cfg = compose(tiny_overrides(tiny_data, "logger=wandb", "strategy=margin", "budget.quota=20"))
+    with monkeypatch.context() as patch:
+        kill_after_round(patch, 1)
+        with pytest.raises(SimulatedKill):
+            run_from_config(cfg, tmp_path)
+    first = OfflineRun(tmp_path, timeout=5)  # a killed run never writes its exit record
+    assert sorted(r["n_labeled"] for r in first.history if "f1" in r) == [10, 15]
+
+    run_from_config(cfg, tmp_path)  # the same command again: resumes after round 1
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert [r["n_labeled"] for r in results["rounds"]] == [10, 15, 20, 25, 30]
+    assert len(list((tmp_path / "wandb").glob("offline-run-*"))) == 2
+    latest = OfflineRun(tmp_path, folder="latest-run")
+    assert latest.run.run_id == first.run.run_id
+    rows = [row for row in latest.history if "f1" in row]
+    assert [(r["n_labeled"], r["f1"]) for r in rows] == [
+        (r["n_labeled"], r["f1"]) for r in results["rounds"]
+    ]  # every round exactly once, in order
+    assert math.isclose(latest.summary["aubc_f1"], results["aubc_f1"])
