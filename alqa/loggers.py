@@ -202,6 +202,9 @@ class WandbLogger(RunLogger):
         if self._run is None:
             return
         scalars = {k: v for k, v in record.items() if _is_number(v)}
+        for key, value in record.items():  # intervals, e.g. f1_ci: [lo, hi] → f1_ci_low/high
+            if isinstance(value, list | tuple) and len(value) == 2 and all(map(_is_number, value)):
+                scalars[f"{key}_low"], scalars[f"{key}_high"] = value
         self._run.log(scalars)
 
     def _selected_rounds(self) -> list[dict[str, Any]]:
