@@ -1,4 +1,6 @@
-"""Evaluation of the current model on the evaluation set: SQuAD EM/F1 of its best spans."""
+"""Evaluation of the current model on the evaluation set: SQuAD EM/F1 of its best spans,
+with a 95% bootstrap interval over the evaluation questions (``em_ci``/``f1_ci``), so a
+curve shows how much of a difference between rounds or strategies is evaluation noise."""
 
 from __future__ import annotations
 
@@ -9,7 +11,8 @@ import torch
 
 from alqa.features import TokenizedQA
 from alqa.inference import predict_windows
-from alqa.metrics import squad_scores
+from alqa.intervals import bootstrap_interval
+from alqa.metrics import QuestionScores, question_scores
 from alqa.span_scoring import best_answers, question_spans
 
 
@@ -46,4 +49,12 @@ def evaluate(
     answers = best_answers(spans, [r["context"] for r in rows])
     predictions = {r["id"]: a for r, a in zip(rows, answers)}
     references = {r["id"]: r["answers"]["text"] for r in rows}
-    return squad_scores(predictions, references)
+    return scores_with_intervals(question_scores(predictions, references))
+
+
+def scores_with_intervals(scores: QuestionScores) -> dict[str, Any]:
+    """The summary scores plus ``em_ci``/``f1_ci``: 95% bootstrap intervals as [lo, hi]."""
+    summary: dict[str, Any] = scores.summary()
+    for key, per_question in (("em", scores.exact_match), ("f1", scores.f1)):
+        summary[f"{key}_ci"] = list(bootstrap_interval(100.0 * per_question))
+    return summary

@@ -22,6 +22,7 @@ class RoundRecord:
     n_labeled: int
     metrics: dict[str, Any]
     train_loss: float
+    train_steps: int
     train_seconds: float
     eval_seconds: float
     score_seconds: float
@@ -35,6 +36,7 @@ class RoundRecord:
             "n_labeled": self.n_labeled,
             **self.metrics,
             "train_loss": self.train_loss,
+            "train_steps": self.train_steps,
             "train_seconds": self.train_seconds,
             "eval_seconds": self.eval_seconds,
             "score_seconds": self.score_seconds,

@@ -118,6 +118,7 @@ def run_round(
         n_labeled=len(labeled),
         metrics=metrics,
         train_loss=train_stats["train_loss"],
+        train_steps=train_stats["train_steps"],
         train_seconds=train_seconds,
         eval_seconds=eval_seconds,
         score_seconds=pending.score_seconds,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -38,6 +38,62 @@ def qa_loss_per_window(output, start_positions: torch.Tensor, end_positions: tor
     return (start + end) / 2
 
 
+def planned_steps(num_windows: int, batch_size: int, epochs: int, min_steps: int = 0) -> int:
+    """Optimizer steps of one round: ``epochs`` passes, but never fewer than ``min_steps``.
+
+    A few hundred labeled questions give a few dozen steps per epoch, too few for a model to
+    learn span prediction at all; the floor makes small rounds run more epochs (ALToolbox's
+    ``min_num_gradient_steps``), while large rounds keep their epochs.
+    """
+    steps_per_epoch = math.ceil(num_windows / batch_size)
+    return max(steps_per_epoch * epochs, min_steps)
+
+
+#: batches sorted together by length: enough to cut padding, few enough to keep batches random
+GROUP_BATCHES = 32
+
+
+def shuffled_batches(
+    lengths: np.ndarray, batch_size: int, total_steps: int, generator: torch.Generator
+) -> Iterator[np.ndarray]:
+    """``total_steps`` batches of positions into ``lengths``, a fresh permutation every epoch.
+
+    Batches are grouped by length as HF's ``LengthGroupedSampler`` does: each run of
+    ``GROUP_BATCHES`` shuffled batches is sorted by window length before it is cut, and the
+    batches are then shuffled again. A batch is trimmed to its longest window, so this nearly
+    halves the tokens of a SQuAD epoch (random batches of 16 pad to about 1.8x the mean
+    length). The last epoch may stop part-way, so the step count is exactly the one planned.
+    """
+    produced, size = 0, len(lengths)
+    group = batch_size * GROUP_BATCHES
+    while produced < total_steps:
+        order = torch.randperm(size, generator=generator).numpy()
+        batches = []
+        for begin in range(0, size, group):
+            chunk = order[begin : begin + group]
+            chunk = chunk[np.argsort(-lengths[chunk], kind="stable")]
+            batches += [chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size)]
+        for b in torch.randperm(len(batches), generator=generator).tolist():
+            if produced == total_steps:
+                return
+            yield batches[b]
+            produced += 1
+
+
+def make_optimizer(
+    parameters: list[torch.nn.Parameter], train_cfg: Any, total_steps: int, device: torch.device
+):
+    """AdamW (fused on CUDA) with linear warm-up and decay over the round's steps."""
+    optimizer = torch.optim.AdamW(
+        parameters,
+        lr=float(train_cfg.learning_rate),
+        weight_decay=float(train_cfg.weight_decay),
+        fused=device.type == "cuda",
+    )
+    warmup = int(float(train_cfg.warmup_ratio) * total_steps)
+    return optimizer, get_linear_schedule_with_warmup(optimizer, warmup, total_steps)
+
+
 def train_model(
     model: torch.nn.Module,
     features: TokenizedQA,
@@ -51,7 +107,8 @@ def train_model(
     auxiliary_loss: AuxiliaryLoss | None = None,
     extra_parameters: list[torch.nn.Parameter] | None = None,
 ) -> dict[str, float]:
-    """Train on the given windows; returns the mean loss of the last epoch.
+    """Train on the given windows; returns the mean loss of the last epoch's worth of steps
+    and the number of optimizer steps taken.
 
     ``start_positions`` / ``end_positions`` (aligned with ``feature_indices``) override the
     gold labels: this is how pseudo-labels are trained on without ever becoming gold.
@@ -62,45 +119,38 @@ def train_model(
     starts = features.start_positions[rows] if start_positions is None else start_positions
     ends = features.end_positions[rows] if end_positions is None else end_positions
     batch_size = int(train_cfg.batch_size)
-    epochs = int(train_cfg.epochs)
-    steps_per_epoch = math.ceil(len(rows) / batch_size)
-    total_steps = steps_per_epoch * epochs
+    total_steps = planned_steps(
+        len(rows), batch_size, int(train_cfg.epochs), int(getattr(train_cfg, "min_steps", 0) or 0)
+    )
     parameters = [p for p in model.parameters() if p.requires_grad] + list(extra_parameters or [])
-    optimizer = torch.optim.AdamW(
-        parameters, lr=float(train_cfg.learning_rate), weight_decay=float(train_cfg.weight_decay)
-    )
-    scheduler = get_linear_schedule_with_warmup(
-        optimizer, int(float(train_cfg.warmup_ratio) * total_steps), total_steps
-    )
+    optimizer, scheduler = make_optimizer(parameters, train_cfg, total_steps, device)
     generator = torch.Generator().manual_seed(seed)
     model.to(device).train()
-    last_epoch_loss = float("nan")
-    progress = tqdm(total=total_steps, desc="train", leave=False)
-    for _ in range(epochs):
-        order = torch.randperm(len(rows), generator=generator).numpy()
-        losses = []
-        for begin in range(0, len(rows), batch_size):
-            batch = order[begin : begin + batch_size]
-            inputs = batch_inputs(features, rows[batch], device)
-            batch_starts = starts[batch].to(device)
-            batch_ends = ends[batch].to(device)
-            with autocast_context(device, bool(train_cfg.bf16)):
-                output = model(**inputs, output_hidden_states=auxiliary_loss is not None)
-                per_window = qa_loss_per_window(output, batch_starts, batch_ends)
-                loss = per_window.mean()
-                if auxiliary_loss is not None:
-                    loss = loss + auxiliary_loss(output, inputs, per_window)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(parameters, float(train_cfg.max_grad_norm))
-            optimizer.step()
-            scheduler.step()
-            losses.append(float(loss.detach()))
-            progress.update(1)
-        last_epoch_loss = float(np.mean(losses))
-    progress.close()
+    losses = []  # device tensors: reading each loss would synchronise the host every step
+    for batch in tqdm(
+        shuffled_batches(features.lengths[rows].numpy(), batch_size, total_steps, generator),
+        total=total_steps,
+        desc="train",
+        leave=False,
+    ):
+        inputs = batch_inputs(features, rows[batch], device)
+        with autocast_context(device, bool(train_cfg.bf16)):
+            output = model(**inputs, output_hidden_states=auxiliary_loss is not None)
+            per_window = qa_loss_per_window(
+                output, starts[batch].to(device), ends[batch].to(device)
+            )
+            loss = per_window.mean()
+            if auxiliary_loss is not None:
+                loss = loss + auxiliary_loss(output, inputs, per_window)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(parameters, float(train_cfg.max_grad_norm))
+        optimizer.step()
+        scheduler.step()
+        losses.append(loss.detach())
     model.eval()
-    return {"train_loss": last_epoch_loss}
+    last_epoch = losses[-math.ceil(len(rows) / batch_size) :]
+    return {"train_loss": float(torch.stack(last_epoch).float().mean()), "train_steps": total_steps}
 
 
 def timed(fn: Callable[[], Any]) -> tuple[Any, float]:

@@ -28,9 +28,13 @@ def test_three_rounds_exact_counts_results_and_offline_wandb(tiny_data, tmp_path
     assert len(picked) == len(set(picked))
     for r in rounds:
         assert 0 <= r["em"] <= 100 and 0 <= r["f1"] <= 100
+        for metric in ("em", "f1"):  # the 95% bootstrap interval over the eval questions
+            low, high = r[f"{metric}_ci"]
+            assert 0 <= low <= r[metric] <= high <= 100
         for phase in ("train_seconds", "eval_seconds", "score_seconds", "select_seconds"):
             assert r[phase] >= 0
     assert rounds[0]["score_seconds"] == 0 and rounds[1]["score_seconds"] > 0
+    assert 1 <= rounds[0]["train_steps"] <= rounds[2]["train_steps"]  # 1 epoch, more windows
 
     on_disk = json.loads((tmp_path / "results.json").read_text())
     assert on_disk["rounds"] == rounds and on_disk["finished"] is True

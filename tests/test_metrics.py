@@ -1,10 +1,16 @@
-"""EM/F1 against values worked out by hand from the official SQuAD v1.1 script."""
+"""EM/F1 against values worked out by hand from the official SQuAD v1.1 and v2.0 scripts."""
 
 from __future__ import annotations
 
 import pytest
 
-from alqa.metrics import exact_match_score, f1_score, normalize_answer, squad_scores
+from alqa.metrics import (
+    exact_match_score,
+    f1_score,
+    normalize_answer,
+    question_scores,
+    squad_scores,
+)
 
 
 def test_normalisation_follows_the_official_order():
@@ -45,7 +51,46 @@ def test_max_over_gold_answers_and_average_on_a_0_to_100_scale():
     assert scores["f1"] == pytest.approx(100 * (1 + 4 / 7 + 0.5) / 3)
 
 
-def test_missing_prediction_scores_zero_and_empty_gold_is_rejected():
+def test_missing_prediction_scores_zero():
     assert squad_scores({}, {"q": ["x"]}) == {"em": 0.0, "f1": 0.0}
-    with pytest.raises(ValueError, match="no gold answer"):
-        squad_scores({"q": "x"}, {"q": []})
+    with pytest.raises(ValueError, match="no reference"):
+        squad_scores({"q": "x"}, {})
+
+
+def test_squad_v2_scores_unanswerable_questions_and_reports_both_halves():
+    references = {
+        "a1": ["Denver Broncos"],
+        "a2": ["Santa Clara"],
+        "n1": [],  # unanswerable
+        "n2": [],
+        "n3": [],
+    }
+    predictions = {
+        "a1": "Broncos",  # EM 0, F1: P 1, R 1/2 -> 2/3
+        "a2": "",  # abstained on an answerable question: EM 0, F1 0
+        "n1": "",  # right abstention: EM 1, F1 1
+        "n2": "Denver",  # answered an unanswerable one: 0, 0
+        # n3 missing: 0, 0
+    }
+    scores = question_scores(predictions, references)
+    assert scores.version == "v2.0"
+    assert scores.has_answer.tolist() == [True, True, False, False, False]
+    assert scores.exact_match.tolist() == [0, 0, 1, 0, 0]
+    assert scores.f1 == pytest.approx([2 / 3, 0, 1, 0, 0])
+    summary = scores.summary()
+    assert summary["em"] == pytest.approx(20.0)
+    assert summary["f1"] == pytest.approx(100 * (2 / 3 + 1) / 5)
+    assert summary["em_has_answer"] == 0.0
+    assert summary["f1_has_answer"] == pytest.approx(100 * (2 / 3) / 2)
+    assert summary["em_no_answer"] == pytest.approx(100 / 3)
+    assert summary["f1_no_answer"] == pytest.approx(100 / 3)
+
+
+def test_v2_ignores_gold_answers_that_normalise_to_nothing_and_v1_keeps_its_corner_case():
+    # v2.0: gold "the" normalises to "" and is dropped; "Paris" remains
+    v2 = question_scores({"q": "Paris", "n": ""}, {"q": ["the", "Paris"], "n": []})
+    assert v2.exact_match.tolist() == [1, 1]
+    # v1.1 (no unanswerable question): both sides normalise to "": EM 1, F1 0
+    v1 = question_scores({"q": "a"}, {"q": ["the"]})
+    assert v1.version == "v1.1" and v1.exact_match.tolist() == [1] and v1.f1.tolist() == [0]
+    assert set(v1.summary()) == {"em", "f1"}
