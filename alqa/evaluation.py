@@ -26,8 +26,11 @@ def evaluate(
     max_answer_length: int,
     device: torch.device,
     bf16: bool = True,
+    with_null: bool = False,
+    null_threshold: float = 0.0,
 ) -> dict[str, float]:
-    """SQuAD EM/F1 of the model's best pooled span for every evaluation question."""
+    """SQuAD EM/F1 of the model's best pooled span for every evaluation question; with
+    ``with_null``, "no answer" is predicted when its score wins by ``null_threshold``."""
     outputs = predict_windows(
         model,
         features,
@@ -45,8 +48,9 @@ def evaluate(
         features.num_examples,
         n_best,
         max_answer_length,
+        with_null=with_null,
     )
-    answers = best_answers(spans, [r["context"] for r in rows])
+    answers = best_answers(spans, [r["context"] for r in rows], null_threshold)
     predictions = {r["id"]: a for r, a in zip(rows, answers)}
     references = {r["id"]: r["answers"]["text"] for r in rows}
     return scores_with_intervals(question_scores(predictions, references))

@@ -7,6 +7,7 @@ exact objects a run works with. Everything that can be checked without data is c
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -68,6 +69,12 @@ class Experiment:
 
     def __post_init__(self) -> None:
         self._index_of = {row["id"]: i for i, row in enumerate(self.pool)}
+
+    @functools.cached_property
+    def with_null(self) -> bool:
+        """Whether "no answer" is a candidate: the data has unanswerable (SQuAD 2.0)
+        questions, so the model is trained on them and must be able to predict them."""
+        return any(not row["answers"]["text"] for row in (*self.pool, *self.evaluation))
 
     def indices_of(self, question_ids: list[str]) -> np.ndarray:
         """Pool indices of the given question ids."""

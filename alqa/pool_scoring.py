@@ -49,6 +49,7 @@ class PoolScorer:
         n_best: int = 20,
         max_answer_length: int = 30,
         bf16: bool = True,
+        with_null: bool = False,
         memory: Mapping[Hashable, Any] | None = None,
     ) -> None:
         self._model = model
@@ -59,6 +60,7 @@ class PoolScorer:
         self.n_best = int(n_best)
         self.max_answer_length = int(max_answer_length)
         self.bf16 = bool(bf16)
+        self.with_null = bool(with_null)  # "no answer" is a candidate (SQuAD 2.0 data)
         self._memory: dict[Hashable, Any] = dict(memory or {})
         self._reused: set[Hashable] = set()
         self.model_seconds = 0.0
@@ -186,4 +188,5 @@ class PoolScorer:
             len(self._candidates),
             self.n_best,
             self.max_answer_length,
+            with_null=self.with_null,
         )

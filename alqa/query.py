@@ -58,6 +58,7 @@ def round_scorer(
         n_best=settings.scoring.n_best,
         max_answer_length=settings.scoring.max_answer_length,
         bf16=settings.train.bf16,
+        with_null=experiment.with_null,
         memory=memory,
     )
 

@@ -83,6 +83,8 @@ def evaluate_round(experiment: Experiment) -> tuple[dict[str, float], float]:
             max_answer_length=settings.scoring.max_answer_length,
             device=experiment.device,
             bf16=settings.train.bf16,
+            with_null=experiment.with_null,
+            null_threshold=settings.scoring.null_threshold,
         )
     )
 

@@ -110,6 +110,9 @@ class ScoringSettings:
 
     n_best: int = field(default=20, metadata=bounded(1))
     max_answer_length: int = field(default=30, metadata=bounded(1))
+    #: with unanswerable questions: predict "no answer" when the null score beats the best
+    #: span's by more than this (HF's null_score_diff_threshold); any finite number
+    null_threshold: float = 0.0
 
 
 @dataclass(frozen=True)

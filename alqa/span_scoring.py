@@ -57,6 +57,12 @@ class QuestionSpans:
         return torch.isfinite(self.scores[:, 0])
 
     @property
+    def is_null(self) -> torch.Tensor:
+        """[E, n] bool: the candidate is "no answer" (both tokens on [CLS], SQuAD 2.0); a real
+        span never starts at token 0, which is never a context token."""
+        return (self.start_token == 0) & (self.feature_index >= 0)
+
+    @property
     def probs(self) -> torch.Tensor:
         """[E, n] span probabilities (0 on padding)."""
         return self.log_probs.exp()
@@ -200,6 +206,53 @@ def _keep_each_span_once(
     return merged, scores.gather(1, merged).masked_fill(duplicate, NEG_INF)
 
 
+def null_scores(
+    start_logits: torch.Tensor, end_logits: torch.Tensor, example_index: torch.Tensor, num_examples
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each question's "no answer" score and the window it comes from (−inf / −1 for none).
+
+    A window's null score is start+end logit on [CLS]; a question's is the minimum over its
+    windows, as in HF's ``postprocess_qa_predictions``: every window must agree that the
+    answer is not in it.
+    """
+    device = start_logits.device
+    example_index = example_index.to(device).long()
+    window_null = start_logits[:, 0].float() + end_logits[:, 0].float()
+    best = torch.full((num_examples,), float("inf"), device=device)
+    best = best.scatter_reduce(0, example_index, window_null, "amin")
+    rows = torch.arange(len(window_null), device=device)
+    at_min = window_null == best[example_index]
+    window = torch.full((num_examples,), len(window_null), dtype=torch.long, device=device)
+    window = window.scatter_reduce(0, example_index[at_min], rows[at_min], "amin")
+    found = window < len(window_null)
+    return best.masked_fill(~found, NEG_INF), window.masked_fill(~found, -1)
+
+
+def with_null_candidate(spans: QuestionSpans, score: torch.Tensor, window: torch.Tensor):
+    """The spans plus one "no answer" candidate per question, re-sorted and re-normalised, so
+    that the null option is one outcome of the distribution the strategies score."""
+    found = window >= 0
+    none = torch.full_like(window, -1)
+    columns = {
+        "scores": score,
+        "feature_index": window,
+        "start_token": torch.where(found, 0, -1),
+        "end_token": torch.where(found, 0, -1),
+        "start_char": none,
+        "end_char": none,
+    }
+    merged = {
+        name: torch.cat([getattr(spans, name), value[:, None].to(getattr(spans, name))], dim=1)
+        for name, value in columns.items()
+    }
+    order = torch.sort(merged["scores"], dim=1, descending=True, stable=True).indices
+    merged = {name: value.gather(1, order) for name, value in merged.items()}
+    valid = torch.isfinite(merged["scores"])
+    log_norm = torch.logsumexp(merged["scores"], dim=1, keepdim=True)
+    log_probs = torch.where(valid, merged["scores"] - log_norm, NEG_INF)
+    return QuestionSpans(log_probs=log_probs, **merged)
+
+
 def question_spans(
     start_logits: torch.Tensor,
     end_logits: torch.Tensor,
@@ -208,14 +261,37 @@ def question_spans(
     num_examples: int,
     n_best: int,
     max_answer_length: int,
+    with_null: bool = False,
 ) -> QuestionSpans:
-    """Window logits → pooled, deduplicated, normalised candidate spans per question."""
+    """Window logits → pooled, deduplicated, normalised candidate spans per question.
+
+    ``with_null`` (data with unanswerable questions) adds the "no answer" candidate: n_best
+    spans plus the null option, so the null option never pushes a real span out.
+    """
     candidates = window_candidates(start_logits, end_logits, offsets, n_best, max_answer_length)
-    return pool_by_question(candidates, example_index, num_examples, n_best)
+    spans = pool_by_question(candidates, example_index, num_examples, n_best)
+    if not with_null:
+        return spans
+    score, window = null_scores(start_logits, end_logits, example_index, num_examples)
+    return with_null_candidate(spans, score, window)
 
 
-def best_answers(spans: QuestionSpans, contexts: list[str]) -> list[str]:
-    """Text of each question's best span ("" when it has none), for EM/F1."""
-    starts = spans.start_char[:, 0].tolist()
-    ends = spans.end_char[:, 0].tolist()
-    return [c[s:e] if s >= 0 else "" for c, s, e in zip(contexts, starts, ends)]
+def best_answers(
+    spans: QuestionSpans, contexts: list[str], null_threshold: float = 0.0
+) -> list[str]:
+    """Text of each question's best span, for EM/F1; "" when it has none, or when its null
+    score beats the best span's by more than ``null_threshold`` (HF's
+    ``null_score_diff_threshold``; only with null candidates)."""
+    is_null = spans.is_null
+    span_scores = spans.scores.masked_fill(is_null, NEG_INF)
+    best_span, best = span_scores.max(dim=1)
+    null = spans.scores.masked_fill(~is_null, NEG_INF).max(dim=1).values
+    abstain = torch.isfinite(null) & (
+        (null - best_span > null_threshold) | ~torch.isfinite(best_span)
+    )
+    starts = spans.start_char.gather(1, best[:, None])[:, 0].tolist()
+    ends = spans.end_char.gather(1, best[:, None])[:, 0].tolist()
+    return [
+        "" if no or s < 0 else c[s:e]
+        for c, s, e, no in zip(contexts, starts, ends, abstain.tolist())
+    ]

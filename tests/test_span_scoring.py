@@ -194,3 +194,58 @@ def test_random_sampling_is_seeded_and_draws_from_candidates_only():
     ]
     assert picks[0] == picks[1]
     assert set(picks[0]) <= set(candidates.tolist()) and len(set(picks[0])) == 3
+
+
+def null_spans(windows, example_index, num_examples, n_best=3):
+    start = torch.stack([w[0] for w in windows])
+    end = torch.stack([w[1] for w in windows])
+    offsets = torch.stack([w[2] for w in windows])
+    index = torch.tensor(example_index)
+    return question_spans(start, end, offsets, index, num_examples, n_best, 30, with_null=True)
+
+
+def test_no_answer_is_one_candidate_scored_by_the_minimum_cls_score_over_windows():
+    # question 0 has two windows: [CLS] scores 1+1=2 and 0.5+0.5=1 -> null score 1 (minimum),
+    # from window 1; its best span (2,3) scores 3 and (2,5) 2. Question 1: one window, null 4
+    a = window(10, {0: 1.0, 2: 2.0}, {0: 1.0, 3: 1.0, 5: 0.0})
+    b = window(10, {0: 0.5}, {0: 0.5})
+    c = window(10, {0: 2.0, 4: 1.0}, {0: 2.0, 5: 1.0})
+    offsets = offsets_for(10, 2, 9)
+    spans = null_spans([(*a, offsets), (*b, offsets), (*c, offsets)], [0, 0, 1], 2)
+    assert spans.scores.shape[1] == 4  # n_best spans plus the null option
+    # question 0: spans 3, 2, then the null option (1), then the weaker span (4,5)=1 or padding
+    null_column = spans.is_null[0].nonzero().flatten().tolist()
+    assert len(null_column) == 1 and spans.scores[0, null_column[0]] == 1.0
+    assert spans.feature_index[0, null_column[0]] == 1  # the window with the minimum
+    assert spans.start_char[0, null_column[0]] == -1
+    # question 1: null 4 beats its only span (4,5)=2: it is the best candidate
+    assert spans.is_null[1, 0] and spans.scores[1, 0] == 4.0
+    # the distribution covers spans and the null option, best first
+    assert torch.allclose(spans.probs.sum(dim=1), torch.ones(2))
+    q1 = torch.tensor([4.0, 2.0])
+    assert torch.allclose(spans.probs[1, :2], torch.softmax(q1, 0), atol=1e-6)
+    # entropy and margin see the null option as one outcome
+    assert uncertainty.margin(spans.probs)[1] == pytest.approx(
+        -(torch.softmax(q1, 0)[0] - torch.softmax(q1, 0)[1]).item(), abs=1e-6
+    )
+
+
+def test_the_null_threshold_decides_between_no_answer_and_the_best_span():
+    # null 2, best span 3: the span wins at threshold 0; at threshold -2 the null option wins
+    s, e = window(10, {0: 1.0, 2: 2.0}, {0: 1.0, 3: 1.0})
+    spans = null_spans([(s, e, offsets_for(10, 2, 9))], [0], 1)
+    context = ["x" * 40]
+    assert best_answers(spans, context, null_threshold=0.0) == [context[0][6:11]]
+    assert best_answers(spans, context, null_threshold=-1.5) == [""]
+    # null 6 beats span 3 by 3: "no answer" at threshold 0 and 2.9, the span at threshold 3.1
+    s, e = window(10, {0: 3.0, 2: 2.0}, {0: 3.0, 3: 1.0})
+    spans = null_spans([(s, e, offsets_for(10, 2, 9))], [0], 1)
+    assert best_answers(spans, context, 0.0) == best_answers(spans, context, 2.9) == [""]
+    assert best_answers(spans, context, 3.1) == [context[0][6:11]]
+
+
+def test_without_null_candidates_nothing_changes():
+    s, e = window(10, {0: 9.0, 2: 2.0}, {0: 9.0, 3: 1.0})
+    plain = score_questions([(s, e, offsets_for(10, 2, 9))], [0], 1, n_best=3)
+    assert not plain.is_null.any()
+    assert best_answers(plain, ["abcdefghijklmnop"], null_threshold=-100) == ["ghijk"]
