@@ -19,6 +19,7 @@ from hydra.errors import InstantiationException
 
 from alqa.budget import Budget
 from alqa.data import DatasetError, QARow
+from alqa.feature_cache import cached_features
 from alqa.features import TokenizedQA, tokenize_questions
 from alqa.modeling import InitialWeights, build_model, load_tokenizer, pick_device
 from alqa.settings import (
@@ -102,9 +103,23 @@ def load_data(dataset_cfg: Any, seed: int) -> tuple[list[QARow], list[QARow]]:
     return source.load(seed)
 
 
-def tokenize(rows: list[QARow], tokenizer: Any, windows: WindowSettings, what: str) -> TokenizedQA:
-    return tokenize_questions(
-        rows, tokenizer, windows.max_length, windows.stride, description=f"tokenize {what}"
+def tokenize(
+    rows: list[QARow],
+    tokenizer: Any,
+    windows: WindowSettings,
+    what: str,
+    cache_dir: str | None = None,
+) -> TokenizedQA:
+    """The windows of ``rows``, from the on-disk cache when another run already made them."""
+    return cached_features(
+        cache_dir,
+        rows,
+        tokenizer,
+        windows.max_length,
+        windows.stride,
+        lambda: tokenize_questions(
+            rows, tokenizer, windows.max_length, windows.stride, description=f"tokenize {what}"
+        ),
     )
 
 
@@ -118,8 +133,9 @@ def build_experiment(
     settings.budget.validate(len(pool))
     device = pick_device(settings.train.device)
     tokenizer = load_tokenizer(cfg.model)
-    pool_features = tokenize(pool, tokenizer, settings.windows, "pool")
-    eval_features = tokenize(evaluation, tokenizer, settings.windows, "eval")
+    cache_dir = cfg.get("features_cache")
+    pool_features = tokenize(pool, tokenizer, settings.windows, "pool", cache_dir)
+    eval_features = tokenize(evaluation, tokenizer, settings.windows, "eval", cache_dir)
     torch.manual_seed(settings.seed)
     model = build_model(cfg.model, tokenizer)
     strategy.prepare_model(model)

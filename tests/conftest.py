@@ -54,6 +54,22 @@ def make_squad(num_paragraphs: int, seed: int, long_context: bool = False) -> di
     return {"version": "1.1", "data": data}
 
 
+@pytest.fixture(scope="session", autouse=True)
+def private_cache(tmp_path_factory):
+    """Runs started by the tests (in-process or as subprocesses) cache tokenised windows in a
+    folder of this test session, never in the user's cache."""
+    import os
+
+    folder = tmp_path_factory.mktemp("cache")
+    previous = os.environ.get("XDG_CACHE_HOME")
+    os.environ["XDG_CACHE_HOME"] = str(folder)
+    yield folder
+    if previous is None:
+        os.environ.pop("XDG_CACHE_HOME", None)
+    else:
+        os.environ["XDG_CACHE_HOME"] = previous
+
+
 @pytest.fixture(scope="session")
 def tiny_data(tmp_path_factory) -> dict[str, Path]:
     """A 60-question pool and a 15-question eval set, as SQuAD JSON files."""
