@@ -5,17 +5,19 @@ PY := $(VENV)/bin/python
 # On a CPU box this pin installs the local CPU wheel (fast); on a GPU box it installs PyPI's
 # CUDA build. A torch already in the venv is kept: GPU users can install their own first.
 TORCH_SPEC ?= torch==2.13.0
-SHARED_QA ?= ../shared/data/qa
+# the main job's data: squad_sample is embedded in the package (no network); squad is the hub
+DATASET ?= squad_sample
 ARGS ?=
 
-.PHONY: help setup test test-all lint run run-offline clean
+.PHONY: help setup test test-all lint run clean
 
 help:
 	@echo "make setup      create $(VENV) and install alqa with its dev tools"
 	@echo "make test       fast tests (what you run while coding)"
 	@echo "make test-all   every test, the slow end-to-end ones too (what CI runs)"
 	@echo "make lint       ruff"
-	@echo "make run        set up, then the main job on defaults sized for a CPU (ARGS=... to override)"
+	@echo "make run        set up, then the main job on the embedded SQuAD sample, sized for a CPU"
+	@echo "                (DATASET=squad for the hub, ARGS=... for any other override)"
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -35,17 +37,14 @@ lint: setup
 	$(PY) -m ruff check alqa tests benchmarks main.py
 	$(PY) -m ruff format --check alqa tests benchmarks main.py
 
-# The newcomer's first run: the embedded MiniLM on a 2,000-question SQuAD pool, 3 rounds,
-# sized to finish in about half an hour on a 2-core CPU. Uses the hub unless you pass files:
-#   make run ARGS="dataset.train_file=$(SHARED_QA)/squad_v1.1_train.reconstructed.json.gz \
-#                  dataset.eval_file=$(SHARED_QA)/squad_v1.1_dev.reconstructed.json.gz"
+# The newcomer's first run: the embedded MiniLM on a 2,000-question pool from the embedded
+# SQuAD sample (DATASET=squad_sample: no network), 3 rounds, sized to finish in about half an
+# hour on a 2-core CPU. The full SQuAD: DATASET=squad (hub), or your own files:
+#   make run DATASET=squad ARGS="dataset.train_file=<path to train-v1.1.json> \
+#                                dataset.eval_file=<path to dev-v1.1.json>"
 run: setup
-	$(PY) main.py model=minilm strategy=margin dataset.pool_size=2000 dataset.eval_size=500 \
-		budget.initial=200 budget.per_round=100 budget.quota=200 $(ARGS)
-
-# The same job on the offline copies of SQuAD beside this repo.
-run-offline:
-	$(MAKE) run ARGS="dataset.train_file=$(SHARED_QA)/squad_v1.1_train.reconstructed.json.gz dataset.eval_file=$(SHARED_QA)/squad_v1.1_dev.reconstructed.json.gz $(ARGS)"
+	$(PY) main.py model=minilm strategy=margin dataset=$(DATASET) dataset.pool_size=2000 \
+		dataset.eval_size=500 budget.initial=200 budget.per_round=100 budget.quota=200 $(ARGS)
 
 clean:
 	rm -rf outputs multirun .pytest_cache .ruff_cache

@@ -1,19 +1,30 @@
-"""Loading extractive-QA data: SQuAD JSON (.json/.json.gz), flat JSONL, or the HF hub.
+"""Loading extractive-QA data: SQuAD JSON (.json/.json.gz), flat JSONL, or a `datasets` source.
 
 Every loader returns the same flat rows, one per question:
 ``{"id", "title", "context", "question", "answers": {"text": [...], "answer_start": [...]}}``.
-Rows whose answer text is not found at its ``answer_start`` are reported and dropped: an
-oracle that reveals a misplaced span would silently train the model on the wrong tokens.
+
+What the loader repairs, and what it refuses (one summary line per file gives the counts):
+
+- Rows whose answer text is not found at its ``answer_start`` are dropped: an oracle that
+  reveals a misplaced span would silently train the model on the wrong tokens.
+- Unanswerable questions (SQuAD 2.0: no answers, or ``is_impossible: true``) are kept, with
+  empty answer lists.
+- A repeated question id is renamed ``<id>#2``, ``<id>#3``...: the labeled set is a set of ids.
+- A missing id or title is generated from the question's position in the file, so the same
+  file always gives the same ids (a resumed run finds its labeled questions again).
 """
 
 from __future__ import annotations
 
 import gzip
+import importlib.resources
 import json
 import logging
 import os
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,140 +34,309 @@ log = logging.getLogger(__name__)
 
 QARow = dict[str, Any]
 
+PACKAGE_SCHEME = "pkg://"
+# alqa's names for a flat record's fields; `columns:` maps them to a dataset's own names
+COLUMN_KEYS = (
+    "id",
+    "title",
+    "context",
+    "question",
+    "answers",
+    "text",  # inside answers
+    "answer_start",  # inside answers
+    "is_impossible",  # optional; true makes the question unanswerable
+)
+FILE_HINT = (
+    "dataset.train_file=<path to train-v1.1.json> dataset.eval_file=<path to dev-v1.1.json> "
+    "(SQuAD JSON or JSONL), or dataset=squad_sample (embedded, offline)"
+)
+
 
 class DatasetError(ValueError):
     """A dataset that cannot be used as given; the message says what to change."""
 
 
+@dataclass
+class ParsedRows:
+    """The rows read from one source, and how many ids and titles the reader had to invent."""
+
+    rows: list[QARow]
+    generated_ids: int = 0
+    generated_titles: int = 0
+
+
+@dataclass(frozen=True)
+class LoadCounts:
+    """What validation did to one source: the numbers of the summary line."""
+
+    kept: int
+    unanswerable: int
+    misplaced: list[str] = field(default_factory=list)
+    renamed: list[tuple[str, str]] = field(default_factory=list)
+    generated_ids: int = 0
+    generated_titles: int = 0
+
+    def summary(self, source: str) -> str:
+        """One line with every count; the first few affected ids where something changed."""
+        dropped = ", ".join(self.misplaced[:5])
+        renamed = ", ".join(f"{old} -> {new}" for old, new in self.renamed[:5])
+        return (
+            f"{source}: kept {self.kept} questions ({self.unanswerable} unanswerable), "
+            f"dropped {len(self.misplaced)} as misplaced (answer text not at answer_start"
+            + (f"; first: {dropped}" if dropped else "")
+            + f"), renamed {len(self.renamed)} repeated ids"
+            + (f" ({renamed})" if renamed else "")
+            + f", generated {self.generated_ids} ids and {self.generated_titles} titles"
+        )
+
+    @property
+    def level(self) -> int:
+        """WARNING when questions were dropped or renamed (the data is not what it says)."""
+        return logging.WARNING if self.misplaced or self.renamed else logging.INFO
+
+
 def _open_text(path: Path):
+    """Text of a plain or gzipped file; utf-8-sig drops a byte-order mark, which is not JSON
+    (some editors on Windows write one)."""
     if path.suffix == ".gz":
-        return gzip.open(path, "rt", encoding="utf-8")
-    return path.open("r", encoding="utf-8")
+        return gzip.open(path, "rt", encoding="utf-8-sig")
+    return path.open("r", encoding="utf-8-sig")
 
 
-def _rows_from_squad_json(document: Any, path: Path) -> list[QARow]:
+def _given(value: Any) -> str | None:
+    """An id or title as text, or None when it is absent or empty (then it is generated)."""
+    if value is None or value == "":
+        return None
+    return str(value)
+
+
+def _text(value: Any, what: str) -> str:
+    """``value`` if it is a string: a number as context would fail much later, in tokenising."""
+    if not isinstance(value, str):
+        raise TypeError(f"{what} must be text, got {type(value).__name__}")
+    return value
+
+
+def _answer_lists(texts: Iterable[Any], starts: Iterable[Any], impossible: bool) -> dict:
+    """``answers`` in the flat layout; an unanswerable question has empty lists, even when its
+    file also lists (plausible) answers for it."""
+    if impossible:
+        return {"text": [], "answer_start": []}
+    return {
+        "text": [_text(t, "answer text") for t in texts],
+        "answer_start": [int(s) for s in starts],
+    }
+
+
+def _fill_missing_ids(rows: list[QARow], missing: list[tuple[int, str]]) -> int:
+    """Give the rows at ``missing`` their positional id, stepping past any id the file holds."""
+    taken = {row["id"] for row in rows if row["id"] is not None}
+    for index, fallback in missing:
+        candidate, n = fallback, 2
+        while candidate in taken:
+            candidate, n = f"{fallback}~{n}", n + 1
+        rows[index]["id"] = candidate
+        taken.add(candidate)
+    return len(missing)
+
+
+def _rows_from_squad_json(document: Any, path: Path) -> ParsedRows:
+    """Flatten the SQuAD layout; a missing id becomes ``generated-<article>-<paragraph>-<q>``
+    and a missing title ``article_<n>``, positions that do not change between reads."""
     if not isinstance(document, dict) or not isinstance(document.get("data"), list):
         raise DatasetError(
             f"{path}: expected the SQuAD JSON layout {{'data': [{{'title', 'paragraphs': "
             "[{'context', 'qas': [...]}]}]}} (or a JSONL file with one question per line)"
         )
     rows: list[QARow] = []
-    for article_number, article in enumerate(document["data"]):
+    missing: list[tuple[int, str]] = []
+    generated_titles = 0
+    for a, article in enumerate(document["data"]):
         try:
-            title = article.get("title", "")
-            for paragraph in article["paragraphs"]:
-                context = paragraph["context"]
-                for qa in paragraph["qas"]:
-                    answers = qa.get("answers", [])
+            title = _given(article.get("title"))
+            if title is None:
+                title = f"article_{a}"
+                generated_titles += sum(len(p["qas"]) for p in article["paragraphs"])
+            for p, paragraph in enumerate(article["paragraphs"]):
+                context = _text(paragraph["context"], "context")
+                for q, qa in enumerate(paragraph["qas"]):
+                    impossible = bool(qa.get("is_impossible", False))
+                    answers = [] if impossible and "answers" not in qa else qa["answers"]
+                    question_id = _given(qa.get("id"))
+                    if question_id is None:
+                        missing.append((len(rows), f"generated-{a}-{p}-{q}"))
                     rows.append(
                         {
-                            "id": str(qa["id"]),
+                            "id": question_id,
                             "title": title,
                             "context": context,
-                            "question": qa["question"],
-                            "answers": {
-                                "text": [a["text"] for a in answers],
-                                "answer_start": [int(a["answer_start"]) for a in answers],
-                            },
+                            "question": _text(qa["question"], "question"),
+                            "answers": _answer_lists(
+                                (x["text"] for x in answers),
+                                (x["answer_start"] for x in answers),
+                                impossible,
+                            ),
                         }
                     )
-        except (KeyError, TypeError) as error:
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
             raise DatasetError(
-                f"{path}: article {article_number} is malformed (missing or wrong key {error}); "
-                "every paragraph needs 'context' and 'qas', every question 'id', 'question' "
+                f"{path}: article {a} is malformed (missing or wrong key {error}); "
+                "every paragraph needs 'context' and 'qas', every question 'question' "
                 "and 'answers' with 'text' and 'answer_start'"
             ) from error
-    return rows
+    generated_ids = _fill_missing_ids(rows, missing)
+    return ParsedRows(rows, generated_ids, generated_titles)
 
 
-def _rows_from_jsonl(lines: Iterable[str], path: Path) -> list[QARow]:
+def _column_names(columns: Mapping[str, str] | None) -> dict[str, str]:
+    """alqa's field names to the source's own (identity where ``columns`` says nothing)."""
+    return {key: (columns or {}).get(key) or key for key in COLUMN_KEYS}
+
+
+def _row_from_record(record: Mapping[str, Any], names: Mapping[str, str]) -> QARow:
+    """One flat record (a JSONL line or a `datasets` row) as a row; id and title may be None.
+
+    ``answers`` may be ``{"text": [...], "answer_start": [...]}`` (the hub's SQuAD layout) or a
+    list of ``{"text", "answer_start"}`` (SQuAD JSON's).
+    """
+    answers = record[names["answers"]]
+    text, start = names["text"], names["answer_start"]
+    if isinstance(answers, Mapping):
+        texts, starts = answers[text], answers[start]
+    else:
+        texts, starts = [a[text] for a in answers], [a[start] for a in answers]
+    return {
+        "id": _given(record.get(names["id"])),
+        "title": _given(record.get(names["title"])),
+        "context": _text(record[names["context"]], "context"),
+        "question": _text(record[names["question"]], "question"),
+        "answers": _answer_lists(texts, starts, bool(record.get(names["is_impossible"]))),
+    }
+
+
+def _finish_flat_rows(rows: list[QARow], fallback_ids: list[str]) -> ParsedRows:
+    """Generate the missing ids (from ``fallback_ids``, one per row) and titles of flat rows.
+
+    A generated title names the row's context (``context_<k>``: the k-th distinct context),
+    so questions on one paragraph share it, as they share an article title in SQuAD.
+    """
+    missing = [(i, fallback_ids[i]) for i, row in enumerate(rows) if row["id"] is None]
+    contexts: dict[str, int] = {}
+    generated_titles = 0
+    for row in rows:
+        number = contexts.setdefault(row["context"], len(contexts))
+        if row["title"] is None:
+            row["title"] = f"context_{number}"
+            generated_titles += 1
+    return ParsedRows(rows, _fill_missing_ids(rows, missing), generated_titles)
+
+
+def _rows_from_jsonl(
+    lines: Iterable[str], path: Path, columns: Mapping[str, str] | None = None
+) -> ParsedRows:
+    """One question per line; a missing id becomes ``generated-line<n>`` (its line number)."""
+    names = _column_names(columns)
     rows: list[QARow] = []
+    fallback_ids: list[str] = []
     for line_number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
-            record = json.loads(line)
-            answers = record["answers"]
-            rows.append(
-                {
-                    "id": str(record["id"]),
-                    "title": record.get("title", ""),
-                    "context": record["context"],
-                    "question": record["question"],
-                    "answers": {
-                        "text": list(answers["text"]),
-                        "answer_start": [int(s) for s in answers["answer_start"]],
-                    },
-                }
-            )
-        except (json.JSONDecodeError, KeyError, TypeError, ValueError) as error:
+            rows.append(_row_from_record(json.loads(line), names))
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as error:
             raise DatasetError(
                 f"{path}, line {line_number}: not a valid question record ({error!r}); each "
-                "line needs id, context, question and answers{text, answer_start}"
+                "line needs context, question and answers{text, answer_start} (id and title "
+                "are optional; other names: ++dataset.columns.<name>=<key>)"
             ) from error
-    return rows
+        fallback_ids.append(f"generated-line{line_number}")
+    return _finish_flat_rows(rows, fallback_ids)
 
 
-def read_qa_file(path: str | os.PathLike[str]) -> list[QARow]:
-    """Read a SQuAD-layout JSON (optionally gzipped) or a flat JSONL file into rows."""
+def read_qa_records(
+    path: str | os.PathLike[str], columns: Mapping[str, str] | None = None
+) -> ParsedRows:
+    """Read a SQuAD-layout JSON (optionally gzipped) or a flat JSONL file, with what was
+    generated; ``columns`` renames a JSONL file's keys (SQuAD JSON has fixed names)."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"dataset file not found: {path}")
     with _open_text(path) as handle:
         text = handle.read()
-    stripped = text.lstrip()
-    if not stripped:
+    if not text.strip():
         raise DatasetError(f"{path}: the file is empty")
     try:
         document = json.loads(text)
     except json.JSONDecodeError:
         document = None
-    if isinstance(document, dict):
+    question_key = _column_names(columns)["question"]
+    if isinstance(document, dict) and question_key not in document:
         return _rows_from_squad_json(document, path)
-    return _rows_from_jsonl(text.splitlines(), path)
+    return _rows_from_jsonl(text.splitlines(), path, columns)  # a one-line JSONL is a dict too
 
 
-def validate_rows(rows: Sequence[QARow], source: str) -> list[QARow]:
-    """Keep the rows whose every answer sits at its answer_start; report the rest.
+def read_qa_file(path: str | os.PathLike[str]) -> list[QARow]:
+    """Read a SQuAD-layout JSON (optionally gzipped) or a flat JSONL file into rows."""
+    return read_qa_records(path).rows
 
-    Also rejects duplicate question ids, because the labeled set is a set of ids.
-    """
+
+def _unique_ids(rows: Sequence[QARow]) -> tuple[list[QARow], list[tuple[str, str]]]:
+    """Rename every repeat of an id to ``<id>#<n>`` (n = its occurrence, stepping past ids the
+    data already holds), so file order alone decides the new ids."""
+    taken = {row["id"] for row in rows}
+    seen: set[str] = set()
+    occurrences: Counter[str] = Counter()
+    unique: list[QARow] = []
+    renamed: list[tuple[str, str]] = []
+    for row in rows:
+        old = row["id"]
+        occurrences[old] += 1
+        if old not in seen:
+            seen.add(old)
+            unique.append(row)
+            continue
+        n = occurrences[old]
+        while f"{old}#{n}" in taken:
+            n += 1
+        new = f"{old}#{n}"
+        taken.add(new)
+        seen.add(new)
+        renamed.append((old, new))
+        unique.append({**row, "id": new})
+    return unique, renamed
+
+
+def _answers_in_place(row: QARow) -> bool:
+    """Every answer text sits at its answer_start (the oracle's span is the real one)."""
+    texts, starts = row["answers"]["text"], row["answers"]["answer_start"]
+    context = row["context"]
+    return len(texts) == len(starts) and all(
+        start >= 0 and context[start : start + len(text)] == text
+        for text, start in zip(texts, starts)
+    )
+
+
+def validate_rows(
+    rows: Sequence[QARow], source: str, *, generated_ids: int = 0, generated_titles: int = 0
+) -> list[QARow]:
+    """Make ids unique, keep unanswerable questions and those whose every answer sits at its
+    answer_start; log one summary line with the counts (WARNING if any row was changed)."""
+    unique, renamed = _unique_ids(rows)
     kept: list[QARow] = []
     misplaced: list[str] = []
-    unanswerable: list[str] = []
-    seen: set[str] = set()
-    for row in rows:
-        if row["id"] in seen:
-            raise DatasetError(
-                f"{source}: question id {row['id']!r} appears twice; ids must be unique"
-            )
-        seen.add(row["id"])
-        texts, starts = row["answers"]["text"], row["answers"]["answer_start"]
-        if not texts:
-            unanswerable.append(row["id"])
-            continue
-        context = row["context"]
-        if len(texts) != len(starts) or any(
-            context[start : start + len(text)] != text for text, start in zip(texts, starts)
-        ):
+    unanswerable = 0
+    for row in unique:
+        answers = row["answers"]
+        if not answers["text"] and not answers["answer_start"]:
+            unanswerable += 1
+        elif not _answers_in_place(row):
             misplaced.append(row["id"])
             continue
         kept.append(row)
-    if misplaced:
-        log.warning(
-            "%s: dropped %d question(s) whose answer text is not at answer_start (first: %s)",
-            source,
-            len(misplaced),
-            ", ".join(misplaced[:5]),
-        )
-    if unanswerable:
-        log.warning(
-            "%s: dropped %d unanswerable question(s) (SQuAD v2 style); alqa scores v1.1 "
-            "extractive QA (first: %s)",
-            source,
-            len(unanswerable),
-            ", ".join(unanswerable[:5]),
-        )
+    counts = LoadCounts(
+        len(kept), unanswerable, misplaced, renamed, generated_ids, generated_titles
+    )
+    log.log(counts.level, counts.summary(source))
     if not kept:
         raise DatasetError(f"{source}: no usable question left after validation")
     return kept
@@ -173,50 +353,146 @@ def subsample(rows: Sequence[QARow], size: int | None, seed: int, stream: int) -
     return [rows[i] for i in chosen]
 
 
-def _hub_rows(hub_name: str, split: str) -> list[QARow]:
-    hint = (
-        "pass local SQuAD-layout files instead, e.g. "
-        "dataset.train_file=../shared/data/qa/squad_v1.1_train.reconstructed.json.gz "
-        "dataset.eval_file=../shared/data/qa/squad_v1.1_dev.reconstructed.json.gz"
-    )
+def is_saved_dataset(name: str) -> bool:
+    """Whether ``name`` is a folder written by ``Dataset.save_to_disk`` or
+    ``DatasetDict.save_to_disk`` (read with ``load_from_disk``, no hub involved)."""
+    folder = Path(name)
+    return (folder / "dataset_dict.json").is_file() or (folder / "state.json").is_file()
+
+
+def _load_saved(name: str, split: str):
+    """A ``save_to_disk`` folder: a DatasetDict gives the asked split, a Dataset itself."""
+    import datasets
+
+    try:
+        loaded = datasets.load_from_disk(name)
+    except Exception as error:  # noqa: BLE001 - a damaged folder: say which one
+        raise DatasetError(
+            f"could not read the saved dataset {name!r} ({type(error).__name__}: {error}); "
+            "write it again with Dataset.save_to_disk or DatasetDict.save_to_disk"
+        ) from error
+    if not isinstance(loaded, datasets.DatasetDict):
+        return loaded  # one split: whichever split asks gets it (see load_pool_and_eval)
+    if split not in loaded:
+        raise DatasetError(
+            f"the saved dataset {name!r} has no split {split!r} (splits: "
+            f"{', '.join(loaded)}); set dataset.train_split / dataset.eval_split"
+        )
+    return loaded[split]
+
+
+def _load_hub(name: str, split: str):
+    """One split from the hub; offline or unreachable, a message naming the local route."""
     if os.environ.get("HF_HUB_OFFLINE") == "1" or os.environ.get("HF_DATASETS_OFFLINE") == "1":
         raise DatasetError(
-            f"dataset {hub_name!r} needs the Hugging Face hub, which is offline: {hint}"
+            f"dataset {name!r} needs the Hugging Face hub, which is offline: pass local "
+            f"files instead, e.g. {FILE_HINT}"
         )
     try:
         import datasets
 
-        loaded = datasets.load_dataset(hub_name, split=split)
+        return datasets.load_dataset(name, split=split)
     except Exception as error:  # noqa: BLE001 - any failure here means "hub not reachable"
         raise DatasetError(
-            f"could not load {hub_name!r} split {split!r} from the Hugging Face hub "
-            f"({type(error).__name__}: {error}); {hint}"
+            f"could not load {name!r} split {split!r} from the Hugging Face hub "
+            f"({type(error).__name__}: {error}); pass local files instead, e.g. {FILE_HINT}"
         ) from error
-    return [
-        {
-            "id": str(r["id"]),
-            "title": r.get("title", ""),
-            "context": r["context"],
-            "question": r["question"],
-            "answers": {
-                "text": list(r["answers"]["text"]),
-                "answer_start": [int(s) for s in r["answers"]["answer_start"]],
-            },
-        }
-        for r in loaded
-    ]
 
 
-def load_split(file: str | None, hub_name: str | None, hub_split: str, key: str) -> list[QARow]:
-    """Rows from a local file when given, else from the hub; ``key`` names the config key."""
-    if file:
+def _check_columns(loaded: Any, names: Mapping[str, str], source: str) -> None:
+    """Name a missing column and the ``columns:`` key that maps it, before reading any row."""
+    present = set(loaded.column_names)
+    for key in ("context", "question", "answers"):
+        if names[key] not in present:
+            raise DatasetError(
+                f"{source} has no column {names[key]!r} for {key} (columns: "
+                f"{', '.join(sorted(present))}); map it with ++dataset.columns.{key}=<column>"
+            )
+
+
+def _hub_rows(hub_name: str, split: str, columns: Mapping[str, str] | None = None) -> ParsedRows:
+    """Rows of a hub dataset, or of a folder saved with ``save_to_disk``."""
+    source = f"{hub_name}[{split}]"
+    if is_saved_dataset(hub_name):
+        loaded = _load_saved(hub_name, split)
+    else:
+        loaded = _load_hub(hub_name, split)
+    names = _column_names(columns)
+    _check_columns(loaded, names, source)
+    rows: list[QARow] = []
+    for index, record in enumerate(loaded.to_list()):
+        try:
+            rows.append(_row_from_record(record, names))
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            raise DatasetError(
+                f"{source}, row {index}: not a valid question ({error!r}); answers needs "
+                "text and answer_start (other names: ++dataset.columns.text=<field>, "
+                "++dataset.columns.answer_start=<field>)"
+            ) from error
+    return _finish_flat_rows(rows, [f"generated-row{i}" for i in range(len(rows))])
+
+
+@contextmanager
+def _local_path(file: str, key: str) -> Iterator[Path]:
+    """The file on disk; ``pkg://<package>/<path>`` is a file inside an installed package."""
+    if not file.startswith(PACKAGE_SCHEME):
         path = Path(file)
         if not path.is_file():
             raise DatasetError(f"{key}={file}: file not found (cwd: {Path.cwd()})")
-        return validate_rows(read_qa_file(path), f"{key}={file}")
-    if not hub_name:
+        yield path
+        return
+    package, _, inner = file[len(PACKAGE_SCHEME) :].partition("/")
+    try:
+        resource = importlib.resources.files(package).joinpath(inner)
+    except (ModuleNotFoundError, ValueError, TypeError) as error:
+        raise DatasetError(f"{key}={file}: no installed Python package {package!r}") from error
+    if not resource.is_file():
+        raise DatasetError(
+            f"{key}={file}: the package {package!r} has no file {inner!r}; reinstall it "
+            "(pip install -e .) or pass a file path"
+        )
+    with importlib.resources.as_file(resource) as path:
+        yield path
+
+
+def load_split(
+    file: str | None,
+    hub_name: str | None,
+    hub_split: str,
+    key: str,
+    columns: Mapping[str, str] | None = None,
+) -> list[QARow]:
+    """Rows from a local file when given, else from the hub; ``key`` names the config key."""
+    if file:
+        with _local_path(file, key) as path:
+            parsed = read_qa_records(path, columns)
+        source = f"{key}={file}"
+    elif hub_name:
+        parsed = _hub_rows(hub_name, hub_split, columns)
+        source = f"{hub_name}[{hub_split}]"
+    else:
         raise DatasetError(f"{key} is not set and the dataset config names no hub dataset")
-    return validate_rows(_hub_rows(hub_name, hub_split), f"{hub_name}[{hub_split}]")
+    return validate_rows(
+        parsed.rows,
+        source,
+        generated_ids=parsed.generated_ids,
+        generated_titles=parsed.generated_titles,
+    )
+
+
+def _same_questions_twice(
+    train_file: str | None, eval_file: str | None, hub_name: str | None
+) -> None:
+    """Refuse a single saved Dataset as both pool and evaluation set: scores on the pool
+    itself would look like learning."""
+    if train_file or eval_file or not hub_name or not is_saved_dataset(hub_name):
+        return
+    if not (Path(hub_name) / "dataset_dict.json").is_file():
+        raise DatasetError(
+            f"dataset.hub_name={hub_name} is one saved Dataset, so the pool and the "
+            "evaluation set would be the same questions: save a DatasetDict with both "
+            "splits, or set dataset.eval_file=<path to dev-v1.1.json>"
+        )
 
 
 def load_pool_and_eval(
@@ -229,10 +505,12 @@ def load_pool_and_eval(
     pool_size: int | None,
     eval_size: int | None,
     seed: int,
+    columns: Mapping[str, str] | None = None,
 ) -> tuple[list[QARow], list[QARow]]:
     """The unlabeled pool (whose gold answers play the oracle) and the evaluation set."""
-    pool = load_split(train_file, hub_name, train_split, "dataset.train_file")
-    evaluation = load_split(eval_file, hub_name, eval_split, "dataset.eval_file")
+    _same_questions_twice(train_file, eval_file, hub_name)
+    pool = load_split(train_file, hub_name, train_split, "dataset.train_file", columns)
+    evaluation = load_split(eval_file, hub_name, eval_split, "dataset.eval_file", columns)
     pool = subsample(pool, pool_size, seed, stream=0)
     evaluation = subsample(evaluation, eval_size, seed, stream=1)
     log.info("pool: %d questions, eval: %d questions", len(pool), len(evaluation))
@@ -242,7 +520,11 @@ def load_pool_and_eval(
 @dataclass(frozen=True)
 class DatasetSource:
     """The ``dataset`` config group as an object (``_target_``): where the pool and the
-    evaluation questions come from, and how many of each to keep."""
+    evaluation questions come from, and how many of each to keep.
+
+    ``hub_name`` is a hub dataset or a folder written by ``save_to_disk``; ``columns`` maps
+    alqa's field names (see ``COLUMN_KEYS``) to that dataset's (or a JSONL file's) own names.
+    """
 
     name: str
     hub_name: str | None = None
@@ -252,6 +534,7 @@ class DatasetSource:
     eval_file: str | None = None
     pool_size: int | None = None
     eval_size: int | None = None
+    columns: dict[str, str] | None = None
 
     def __post_init__(self) -> None:
         for key in ("pool_size", "eval_size"):
@@ -260,6 +543,24 @@ class DatasetSource:
                 raise DatasetError(f"dataset.{key} must be a whole number or null, got {value!r}")
             if value is not None and value < 1:
                 raise DatasetError(f"dataset.{key} must be at least 1 or null (all), got {value}")
+        self._check_columns()
+
+    def _check_columns(self) -> None:
+        """A typo in ``columns`` would otherwise surface as a missing column much later."""
+        if self.columns is None:
+            return
+        if not isinstance(self.columns, Mapping):
+            raise DatasetError(f"dataset.columns must be a mapping, got {self.columns!r}")
+        for key, value in self.columns.items():
+            if key not in COLUMN_KEYS:
+                raise DatasetError(
+                    f"dataset.columns.{key} is not a field alqa reads; "
+                    f"choose from {', '.join(COLUMN_KEYS)}"
+                )
+            if value is not None and (not isinstance(value, str) or not value):
+                raise DatasetError(
+                    f"dataset.columns.{key} must be a column name or null, got {value!r}"
+                )
 
     def load(self, seed: int) -> tuple[list[QARow], list[QARow]]:
         """The pool and the evaluation set, subsampled reproducibly by ``seed``."""
@@ -272,4 +573,5 @@ class DatasetSource:
             pool_size=self.pool_size,
             eval_size=self.eval_size,
             seed=seed,
+            columns=self.columns,
         )

@@ -117,7 +117,7 @@ def test_malformed_dataset_file(tiny_data, tmp_path, capsys):
 
 
 def test_missing_files_offline_say_how_to_pass_them(tmp_path):
-    result = run_cli("model=tiny", "logger=none", f"hydra.run.dir={tmp_path}")
+    result = run_cli("dataset=squad", "model=tiny", "logger=none", f"hydra.run.dir={tmp_path}")
     assert result.returncode == 2
     assert "dataset.train_file=" in result.stderr and "offline" in result.stderr
     assert "Traceback" not in result.stderr

@@ -1,4 +1,4 @@
-"""Loading SQuAD JSON / JSONL, validating answers, reproducible subsampling."""
+"""Loading SQuAD JSON / JSONL / saved `datasets`, validating answers, reproducible subsampling."""
 
 from __future__ import annotations
 
@@ -7,9 +7,49 @@ import json
 import logging
 
 import pytest
-from conftest import make_squad
+from conftest import REPO_ROOT, make_squad
 
-from alqa.data import DatasetError, load_split, read_qa_file, subsample, validate_rows
+from alqa.data import (
+    DatasetError,
+    DatasetSource,
+    load_split,
+    read_qa_file,
+    read_qa_records,
+    subsample,
+    validate_rows,
+)
+
+TRAIN_KEY = "dataset.train_file"
+
+
+def question(qid, context, question_text, *answers, **extra) -> dict:
+    """A SQuAD-layout question whose answers are found in ``context`` (first occurrence)."""
+    found = [{"text": a, "answer_start": context.index(a)} for a in answers]
+    record = {"question": question_text, "answers": found, **extra}
+    if qid is not None:
+        record["id"] = qid
+    return record
+
+
+def squad_file(tmp_path, paragraphs: list[tuple[str, list[dict]]], title="T", name="d.json"):
+    """One article of the given (context, questions) paragraphs, as a SQuAD JSON file."""
+    article = {"paragraphs": [{"context": c, "qas": qas} for c, qas in paragraphs]}
+    if title is not None:
+        article["title"] = title
+    path = tmp_path / name
+    path.write_text(json.dumps({"version": "1.1", "data": [article]}, ensure_ascii=False))
+    return path
+
+
+def flat(qid, context, answer_text, question_text="q?") -> dict:
+    """A JSONL/hub record with one answer found in ``context``."""
+    start = context.index(answer_text)
+    answers = {"text": [answer_text], "answer_start": [start]}
+    return {"id": qid, "context": context, "question": question_text, "answers": answers}
+
+
+def summary_lines(caplog) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if "kept " in r.getMessage()]
 
 
 def test_squad_json_gz_and_jsonl_read_the_same_rows(tmp_path):
@@ -24,16 +64,30 @@ def test_squad_json_gz_and_jsonl_read_the_same_rows(tmp_path):
     assert len(rows) == 12 and rows[0]["id"] == "p0_q0"
 
 
-def test_misplaced_answers_are_reported_and_dropped(tmp_path, caplog):
+def test_misplaced_answers_are_dropped_and_the_summary_line_counts_everything(tmp_path, caplog):
     document = make_squad(3, seed=4)
     document["data"][1]["paragraphs"][0]["qas"][0]["answers"][0]["answer_start"] += 1
     path = tmp_path / "bad_offsets.json"
     path.write_text(json.dumps(document))
-    with caplog.at_level(logging.WARNING):
-        rows = load_split(str(path), None, "train", "dataset.train_file")
+    with caplog.at_level(logging.INFO, logger="alqa.data"):
+        rows = load_split(str(path), None, "train", TRAIN_KEY)
     assert "p1_q0" not in {r["id"] for r in rows}
     assert len(rows) == 8
-    assert "dropped 1 question" in caplog.text and "p1_q0" in caplog.text
+    (line,) = summary_lines(caplog)
+    assert line.levelno == logging.WARNING
+    assert line.getMessage() == (
+        f"{TRAIN_KEY}={path}: kept 8 questions (0 unanswerable), dropped 1 as misplaced "
+        "(answer text not at answer_start; first: p1_q0), renamed 0 repeated ids, "
+        "generated 0 ids and 0 titles"
+    )
+
+
+def test_a_clean_file_logs_one_info_line(tiny_data, caplog):
+    with caplog.at_level(logging.INFO, logger="alqa.data"):
+        rows = load_split(str(tiny_data["eval"]), None, "validation", "dataset.eval_file")
+    (line,) = summary_lines(caplog)
+    assert line.levelno == logging.INFO
+    assert f"kept {len(rows)} questions (0 unanswerable), dropped 0 as misplaced" in line.message
 
 
 @pytest.mark.parametrize(
@@ -41,7 +95,13 @@ def test_misplaced_answers_are_reported_and_dropped(tmp_path, caplog):
     [
         ('{"version": "1.1", "rows": []}', "SQuAD JSON layout"),
         ('{"data": [{"title": "t", "paragraphs": [{"qas": []}]}]}', "article 0 is malformed"),
+        (
+            '{"data": [{"paragraphs": [{"context": "c", "qas": [{"question": "q", '
+            '"answers": [{"text": "c", "answer_start": "zero"}]}]}]}]}',
+            "article 0 is malformed",
+        ),
         ('{"id": "a", "question": "q"}\nnot json\n', "line 1"),
+        ('{"id": "a", "question": "q", "context": 3, "answers": []}\n', "line 1"),
         ("", "empty"),
     ],
 )
@@ -51,6 +111,7 @@ def test_malformed_files_name_the_file_and_the_problem(tmp_path, content, messag
     with pytest.raises(DatasetError, match=message) as error:
         read_qa_file(path)
     assert "broken.json" in str(error.value)
+    assert len(str(error.value).splitlines()) == 1
 
 
 def test_missing_file_names_the_config_key(tmp_path):
@@ -58,23 +119,148 @@ def test_missing_file_names_the_config_key(tmp_path):
         load_split(str(tmp_path / "nope.json"), None, "validation", "dataset.eval_file")
 
 
-def test_offline_without_files_says_how_to_pass_them(monkeypatch):
+def test_offline_without_files_says_how_to_pass_them_with_placeholders(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    with pytest.raises(DatasetError, match=r"dataset.train_file=.*dataset.eval_file="):
-        load_split(None, "rajpurkar/squad", "train", "dataset.train_file")
+    with pytest.raises(DatasetError, match=r"dataset.train_file=.*dataset.eval_file=") as error:
+        load_split(None, "rajpurkar/squad", "train", TRAIN_KEY)
+    message = str(error.value)
+    assert "dataset.train_file=<path to train-v1.1.json>" in message
+    assert "dataset=squad_sample" in message
+    assert "../" not in message and "/work" not in message
 
 
-def test_duplicate_ids_are_rejected():
-    rows = [
-        {
-            "id": "x",
-            "context": "abc",
-            "question": "q",
-            "answers": {"text": ["a"], "answer_start": [0]},
-        }
-    ] * 2
-    with pytest.raises(DatasetError, match="appears twice"):
-        validate_rows(rows, "src")
+def test_repeated_ids_get_deterministic_new_ids_and_one_warning(caplog):
+    row = {"context": "abc", "question": "q", "answers": {"text": ["a"], "answer_start": [0]}}
+    ids = ["x", "x", "x#2", "y", "x", "y"]
+    rows = [{**row, "id": i} for i in ids]
+    rows[1] = rows[0]  # the same dict object twice must not be renamed in place
+    with caplog.at_level(logging.INFO, logger="alqa.data"):
+        kept = validate_rows(rows, "src")
+    # x#2 is a real id, so the second x steps past it; real ids never change
+    assert [r["id"] for r in kept] == ["x", "x#3", "x#2", "y", "x#4", "y#2"]
+    assert rows[0]["id"] == "x" and rows[1]["id"] == "x"
+    (line,) = summary_lines(caplog)
+    assert line.levelno == logging.WARNING
+    assert "renamed 3 repeated ids (x -> x#3, x -> x#4, y -> y#2)" in line.message
+    assert [r["id"] for r in validate_rows(rows, "src")] == [r["id"] for r in kept]
+
+
+def test_missing_ids_and_titles_are_generated_from_positions(tmp_path, caplog):
+    context = "Ada Lovelace wrote the first program in 1843."
+    path = squad_file(
+        tmp_path,
+        [
+            (
+                context,
+                [
+                    question(None, context, "Who?", "Ada Lovelace"),
+                    question("generated-0-0-0", context, "When?", "1843"),  # the fallback's id
+                    question("", context, "What?", "the first program"),
+                ],
+            )
+        ],
+        title=None,
+    )
+    with caplog.at_level(logging.INFO, logger="alqa.data"):
+        rows = load_split(str(path), None, "train", TRAIN_KEY)
+    assert [r["id"] for r in rows] == ["generated-0-0-0~2", "generated-0-0-0", "generated-0-0-2"]
+    assert {r["title"] for r in rows} == {"article_0"}
+    assert "generated 2 ids and 3 titles" in summary_lines(caplog)[0].message
+    assert read_qa_file(path) == read_qa_file(path)  # the same file, the same ids
+
+
+def test_jsonl_without_ids_or_titles_gets_line_ids_and_one_title_per_context(tmp_path):
+    first, second = "Paris is in France.", "Rome is in Italy."
+    records = [
+        flat(None, first, "France"),
+        flat("real", first, "Paris"),
+        flat(None, second, "Rome"),
+    ]
+    del records[0]["id"], records[2]["id"]  # absent, not null
+    path = tmp_path / "d.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in records) + "\n\n")
+    parsed = read_qa_records(path)
+    assert [r["id"] for r in parsed.rows] == ["generated-line1", "real", "generated-line3"]
+    assert [r["title"] for r in parsed.rows] == ["context_0", "context_0", "context_1"]
+    assert (parsed.generated_ids, parsed.generated_titles) == (2, 3)
+
+
+def test_unanswerable_questions_are_kept_with_empty_answers(tmp_path, caplog):
+    context = "The castle was built in 1200 by the river."
+    path = squad_file(
+        tmp_path,
+        [
+            (
+                context,
+                [
+                    question("a", context, "When?", "1200"),
+                    {"id": "b", "question": "Who?", "answers": [], "is_impossible": True},
+                    question("c", context, "Where?", "the river", is_impossible=True),
+                    {"id": "d", "question": "Why?", "is_impossible": True},
+                    {"id": "e", "question": "How?", "answers": []},
+                ],
+            )
+        ],
+    )
+    with caplog.at_level(logging.INFO, logger="alqa.data"):
+        rows = load_split(str(path), None, "validation", "dataset.eval_file")
+    assert [r["id"] for r in rows] == ["a", "b", "c", "d", "e"]
+    empty = {"text": [], "answer_start": []}
+    assert [r["answers"] for r in rows[1:]] == [empty] * 4  # is_impossible wins over answers
+    assert rows[0]["answers"] == {"text": ["1200"], "answer_start": [24]}
+    (line,) = summary_lines(caplog)
+    assert "kept 5 questions (4 unanswerable)" in line.message
+    assert line.levelno == logging.INFO
+
+
+def test_non_ascii_text_keeps_its_character_offsets(tmp_path):
+    context = "Zürich 🚀 Straße: 東京タワーは1958年に完成した。Ελληνικά — naïve café."
+    answers = ["東京タワー", "1958年", "Ελληνικά", "café"]
+    qas = [question(f"q{i}", context, f"¿Qué {i}?", a) for i, a in enumerate(answers)]
+    plain = squad_file(tmp_path, [(context, qas)], title="Ünïcödé")  # UTF-8, not \u escapes
+    path = tmp_path / "u.json.gz"
+    path.write_bytes(gzip.compress(plain.read_bytes()))
+    bom = tmp_path / "bom.jsonl"  # a byte-order mark, as some editors write
+    bom.write_text("\ufeff" + json.dumps(flat("z", context, "Straße")), encoding="utf-8")
+    rows = load_split(str(path), None, "train", TRAIN_KEY)
+    assert [r["answers"]["text"][0] for r in rows] == answers
+    for row in rows:
+        (start,) = row["answers"]["answer_start"]
+        assert context[start : start + len(row["answers"]["text"][0])] == row["answers"]["text"][0]
+    assert rows[0]["title"] == "Ünïcödé" and rows[0]["question"] == "¿Qué 0?"
+    assert load_split(str(bom), None, "train", TRAIN_KEY)[0]["answers"]["text"] == ["Straße"]
+
+
+def test_several_answers_are_kept_in_order_and_one_misplaced_drops_the_question(tmp_path):
+    context = "The Denver Broncos beat the Carolina Panthers in Super Bowl 50."
+    good = question("g", context, "Who won?", "Denver Broncos", "The Denver Broncos", "Broncos")
+    bad = question("b", context, "Who lost?", "Carolina Panthers", "Panthers")
+    bad["answers"][1]["answer_start"] += 2
+    rows = load_split(str(squad_file(tmp_path, [(context, [good, bad])])), None, "t", TRAIN_KEY)
+    assert [r["id"] for r in rows] == ["g"]
+    assert rows[0]["answers"] == {
+        "text": ["Denver Broncos", "The Denver Broncos", "Broncos"],
+        "answer_start": [4, 0, 11],
+    }
+
+
+def test_a_very_long_context_loads_and_its_answer_lands_in_one_window(tmp_path):
+    from omegaconf import OmegaConf
+
+    from alqa.features import tokenize_questions
+    from alqa.modeling import load_tokenizer
+
+    context = " ".join(f"word{i}" for i in range(10_000)) + " The treasure is in Tallinn."
+    path = squad_file(tmp_path, [(context, [question("long", context, "Where?", "Tallinn")])])
+    (row,) = load_split(str(path), None, "train", TRAIN_KEY)
+    assert len(row["context"]) > 80_000 and row["answers"]["answer_start"] == [len(context) - 8]
+    model_cfg = OmegaConf.load(REPO_ROOT / "conf" / "model" / "tiny.yaml")
+    features = tokenize_questions([row], load_tokenizer(model_cfg), 256, 64)
+    assert features.num_features > 100  # hundreds of windows, one holds the answer
+    (window,) = (features.start_positions > 0).nonzero().flatten().tolist()
+    start, end = features.start_positions[window], features.end_positions[window]
+    span = features.offsets[window, start, 0], features.offsets[window, end, 1]
+    assert context[int(span[0]) : int(span[1])].lower() == "tallinn"
 
 
 def test_subsample_is_reproducible_and_seed_dependent():
@@ -83,3 +269,116 @@ def test_subsample_is_reproducible_and_seed_dependent():
     assert a == b and a != c and len(a) == 10
     assert [r["id"] for r in a] == sorted((r["id"] for r in a), key=int)  # file order kept
     assert subsample(rows, None, 0, 0) == rows
+
+
+# --- a `datasets` source with other column names, saved to disk (the hub is not reachable) ---
+
+COLUMNS = {
+    "id": "qid",
+    "context": "passage",
+    "question": "query",
+    "answers": "gold",
+    "text": "spans",
+    "answer_start": "offsets",
+}
+
+
+def renamed_records(count: int, offset: int = 0) -> list[dict]:
+    """Records in a foreign layout: other names, no title, one unanswerable question."""
+    records = []
+    for i in range(offset, offset + count):
+        context = f"Item {i} is stored in room {100 + i}."
+        gold = {"spans": [str(100 + i)], "offsets": [context.index(str(100 + i))]}
+        if i == offset:
+            gold = {"spans": [], "offsets": []}
+        records.append(
+            {"qid": f"r{i}", "passage": context, "query": f"Where is {i}?", "gold": gold}
+        )
+    return records
+
+
+@pytest.fixture(scope="module")
+def saved_datasets(tmp_path_factory):
+    """A DatasetDict (train + validation) and a single Dataset, written with save_to_disk."""
+    import datasets
+
+    folder = tmp_path_factory.mktemp("saved")
+    train, validation = renamed_records(12), renamed_records(5, offset=100)
+    splits = datasets.DatasetDict(
+        train=datasets.Dataset.from_list(train),
+        validation=datasets.Dataset.from_list(validation),
+    )
+    splits.save_to_disk(str(folder / "dict"))
+    datasets.Dataset.from_list(train).save_to_disk(str(folder / "single"))
+    return {"dict": str(folder / "dict"), "single": str(folder / "single")}
+
+
+def test_columns_map_a_saved_dataset_dict_through_the_config(saved_datasets, monkeypatch):
+    from conftest import compose
+    from hydra.utils import instantiate
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # a saved folder needs no hub
+    mapping = "{" + ", ".join(f"{k}: {v}" for k, v in COLUMNS.items()) + "}"
+    cfg = compose(
+        [
+            "dataset=squad",
+            f"dataset.hub_name={saved_datasets['dict']}",
+            f"dataset.columns={mapping}",
+        ]
+    )
+    pool, evaluation = instantiate(cfg.dataset, _convert_="all").load(seed=0)
+    assert [r["id"] for r in pool] == [f"r{i}" for i in range(12)]
+    assert [r["id"] for r in evaluation] == [f"r{i}" for i in range(100, 105)]
+    assert pool[3] == {
+        "id": "r3",
+        "title": "context_3",
+        "context": "Item 3 is stored in room 103.",
+        "question": "Where is 3?",
+        "answers": {"text": ["103"], "answer_start": [25]},
+    }
+    assert pool[0]["answers"] == {"text": [], "answer_start": []}  # unanswerable, kept
+
+
+def test_a_single_saved_dataset_pairs_with_a_file_but_never_serves_as_both(
+    saved_datasets, tiny_data
+):
+    both = DatasetSource(name="x", hub_name=saved_datasets["single"], columns=COLUMNS)
+    with pytest.raises(DatasetError, match="the same questions.*dataset.eval_file="):
+        both.load(seed=0)
+    source = DatasetSource(
+        name="x",
+        hub_name=saved_datasets["single"],
+        eval_file=str(tiny_data["eval"]),
+        columns=COLUMNS,
+    )
+    pool, evaluation = source.load(seed=0)
+    assert len(pool) == 12 and len(evaluation) == 15
+
+
+def test_a_column_the_dataset_lacks_is_named_with_its_override(saved_datasets):
+    source = DatasetSource(name="x", hub_name=saved_datasets["dict"])  # no mapping
+    with pytest.raises(
+        DatasetError, match=r"no column 'context'.*passage.*\+\+dataset.columns.context="
+    ):
+        source.load(seed=0)
+    with pytest.raises(DatasetError, match="no split 'test'"):
+        DatasetSource(
+            name="x", hub_name=saved_datasets["dict"], eval_split="test", columns=COLUMNS
+        ).load(0)
+
+
+@pytest.mark.parametrize(
+    ("columns", "message"),
+    [({"questions": "q"}, "dataset.columns.questions is not a field"), ({"id": 3}, "column name")],
+)
+def test_bad_column_mappings_are_refused_when_the_config_is_built(columns, message):
+    with pytest.raises(DatasetError, match=message):
+        DatasetSource(name="x", hub_name="h", columns=columns)
+
+
+def test_columns_also_rename_a_jsonl_files_keys(tmp_path):
+    path = tmp_path / "renamed.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in renamed_records(3)) + "\n")
+    rows = load_split(str(path), None, "train", TRAIN_KEY, columns=COLUMNS)
+    assert [r["id"] for r in rows] == ["r0", "r1", "r2"]
+    assert rows[2]["answers"] == {"text": ["102"], "answer_start": [25]}

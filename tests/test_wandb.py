@@ -178,7 +178,7 @@ def test_sweep_job_logs_group_axis_rounds_and_aubc(
     assert wb.run.run_group == "all_strategies-2026-01-01_00-00-00"
     assert wb.run.job_type == "active-learning"
     assert wb.run.display_name == "margin-seed1"
-    assert {"strategy:margin", "dataset:squad", "model:tiny"} <= set(wb.run.tags)
+    assert {"strategy:margin", "dataset:squad_sample", "model:tiny"} <= set(wb.run.tags)
     config = wb.config
     assert config["strategy"]["name"] == "margin" and config["seed"] == 1
     assert config["budget"] == {"initial": 10, "per_round": 5, "quota": 10, "pool_subsample": 0}
@@ -231,7 +231,7 @@ def test_failed_single_run_closes_its_wandb_run_and_keeps_the_default_group(
     assert wandb.run is None  # finished, so the next job's wandb.init starts a new run
     assert not (tmp_path / "failed.json").exists()  # only multirun jobs write it
     wb = OfflineRun(tmp_path)
-    assert wb.run.run_group == "squad-tiny"
+    assert wb.run.run_group == "squad_sample-tiny"
     assert wb.exit_code == 1
     summary = wb.summary
     assert summary["failed"] is True and summary["error"].startswith("RuntimeError: query broke")
