@@ -35,6 +35,8 @@ EXPECTED_JOBS = {
     "diversity_vs_random": 6 * 3,
     "per_round": 3 * 2 * 3,
     "smoke": len(ALL_STRATEGIES),
+    "showcase": 5 * 3,
+    "showcase_cpu": 3 * 3,
 }
 
 
