@@ -21,11 +21,14 @@ from alqa.pool_scoring import PoolScorer
 from alqa.span_scoring import NEG_INF, QuestionSpans
 
 
-def cache_key(passes: int, attention_dropout: bool = True) -> tuple:
+def cache_key(passes: int, attention_dropout: bool = True, subset_size: int | None = None) -> tuple:
     """Memo key of ``mc_span_log_probs``'s result in the round's ``PoolScorer``."""
-    if attention_dropout:
-        return ("mc_span_log_probs", int(passes))
-    return ("mc_span_log_probs", int(passes), "hidden dropout only")
+    key: tuple = ("mc_span_log_probs", int(passes))
+    if not attention_dropout:
+        key += ("hidden dropout only",)
+    if subset_size is not None:
+        key += (("prefiltered", int(subset_size)),)
+    return key
 
 
 def attention_probability_dropouts(model: torch.nn.Module) -> list[torch.nn.Dropout]:
@@ -80,27 +83,47 @@ def span_log_probs(
 
 
 def mc_span_log_probs(
-    scorer: PoolScorer, rng: np.random.Generator, passes: int, attention_dropout: bool = True
+    scorer: PoolScorer,
+    rng: np.random.Generator,
+    passes: int,
+    attention_dropout: bool = True,
+    subset: np.ndarray | None = None,
+    passes_per_batch: int = 1,
 ) -> torch.Tensor:
     """[T, E, n] candidate-span log-probabilities of the candidates in ``passes`` dropout passes.
 
     Only the windows that host a candidate span are re-run. Dropout masks are drawn from a
     torch seed taken from ``rng``, inside a forked RNG: picks are reproducible per round and
     the global torch stream (training's shuffling and dropout) is left untouched. Memoised
-    per round by ``passes``; the time goes to ``scorer.model_seconds``.
+    per round; the time goes to ``scorer.model_seconds``.
     ``attention_dropout=False`` keeps dropout on hidden states only: much cheaper on a CPU.
+    ``subset`` (positions into the candidates) runs the passes for those questions only, and
+    the result has their rows only. ``passes_per_batch`` runs that many passes in one forward
+    batch (each copy of a window draws its own dropout mask): larger batches for a GPU.
     """
     if passes < 1:
         raise ValueError(f"strategy.mc_passes must be at least 1, got {passes}")
+    if passes_per_batch < 1:
+        raise ValueError(f"strategy.mc_batch_passes must be at least 1, got {passes_per_batch}")
+    subset = None if subset is None else np.asarray(subset, dtype=np.int64)
+    key = cache_key(passes, attention_dropout, None if subset is None else len(subset))
     return scorer.memo(
-        cache_key(passes, attention_dropout),
-        lambda: _mc_passes(scorer, rng, passes, attention_dropout),
+        key,
+        lambda: _mc_passes(scorer, rng, passes, attention_dropout, subset, passes_per_batch),
     )
 
 
-def _span_windows(scorer: PoolScorer) -> tuple[np.ndarray, QuestionSpans]:
-    """The pool rows of the windows hosting a candidate span, and the spans re-indexed to them."""
+def _span_windows(
+    scorer: PoolScorer, subset: np.ndarray | None
+) -> tuple[np.ndarray, QuestionSpans]:
+    """The pool rows of the windows hosting a candidate span (of the ``subset`` questions),
+    and those questions' spans re-indexed to them."""
     spans = scorer.spans()
+    if subset is not None:
+        rows = torch.as_tensor(subset, device=spans.scores.device)
+        spans = QuestionSpans(
+            **{f.name: getattr(spans, f.name)[rows] for f in dataclasses.fields(spans)}
+        )
     outputs = scorer.window_outputs()
     valid = spans.feature_index >= 0
     used = torch.unique(spans.feature_index[valid])  # rows of ``outputs`` that host a span
@@ -113,9 +136,14 @@ def _span_windows(scorer: PoolScorer) -> tuple[np.ndarray, QuestionSpans]:
 
 
 def _mc_passes(
-    scorer: PoolScorer, rng: np.random.Generator, passes: int, attention_dropout: bool
+    scorer: PoolScorer,
+    rng: np.random.Generator,
+    passes: int,
+    attention_dropout: bool,
+    subset: np.ndarray | None,
+    passes_per_batch: int,
 ) -> torch.Tensor:
-    rows, local = _span_windows(scorer)
+    rows, local = _span_windows(scorer, subset)
     seed = int(rng.integers(2**63 - 1))
     cuda = [scorer.device] if scorer.device.type == "cuda" else []
     switch = (
@@ -124,7 +152,15 @@ def _mc_passes(
     per_pass = []
     with torch.random.fork_rng(devices=cuda), switch:
         torch.manual_seed(seed)
-        for t in range(passes):
-            mc = scorer.predict(rows, dropout=True, description=f"mc dropout {t + 1}/{passes}")
-            per_pass.append(span_log_probs(mc.start_logits, mc.end_logits, local))
+        for first in range(0, passes, passes_per_batch):
+            group = min(passes_per_batch, passes - first)
+            mc = scorer.predict(
+                np.tile(rows, group),
+                dropout=True,
+                batch_size=scorer.batch_size * group,
+                description=f"mc dropout {first + group}/{passes}",
+            )
+            starts = mc.start_logits.reshape(group, len(rows), -1)
+            ends = mc.end_logits.reshape(group, len(rows), -1)
+            per_pass.extend(span_log_probs(s, e, local) for s, e in zip(starts, ends))
     return torch.stack(per_pass)

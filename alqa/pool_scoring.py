@@ -120,6 +120,7 @@ class PoolScorer:
         *,
         dropout: bool = False,
         with_embeddings: bool = False,
+        batch_size: int | None = None,
         description: str = "score",
     ) -> WindowOutputs:
         """Logits (and [CLS] embeddings) of the given pool windows; timed, not memoised."""
@@ -128,7 +129,7 @@ class PoolScorer:
                 self.model,
                 self.features,
                 rows,
-                self.batch_size,
+                batch_size or self.batch_size,
                 self.device,
                 dropout=dropout,
                 with_embeddings=with_embeddings,

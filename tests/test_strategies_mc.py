@@ -317,3 +317,52 @@ def test_hidden_dropout_only_switches_off_exactly_the_attention_probability_drop
         ).attention_dropout
         is False
     )
+
+
+def test_mc_candidates_runs_the_passes_on_the_most_uncertain_questions_only():
+    # deterministic spans: q0 and q2 flat (two equal spans, high entropy), q1 and q3 one
+    # dominant span (low entropy); the MC passes are given for the 2 prefiltered rows only
+    spans = hand_spans([[(0, 1, 2), (0, 3, 4)]] * 4, width=2)
+    sharp = torch.tensor([[0.0, -9.0]]).log_softmax(dim=1)[0]
+    for q in (1, 3):
+        spans.log_probs[q] = sharp
+    # among q0 and q2, the passes disagree on q2 only: BALD picks q2; q1/q3 are never run
+    passes = passes_to_log_probs([[[0.5, 0.5], [0.9, 0.1]], [[0.5, 0.5], [0.1, 0.9]]])
+    memory = {SPANS_KEY: spans, cache_key(2, True, 2): passes}
+    context = hand_context(np.arange(100, 104), memory)
+    strategy = BALD(mc_passes=2, mc_candidates=2)
+    assert strategy.prefiltered(context).tolist() == [0, 2]
+    scores = strategy.score(context)
+    assert np.isneginf(scores[[1, 3]]).all() and scores[2] > scores[0] >= 0
+    assert strategy.query(context, 2).tolist() == [102, 100]
+    # without the prefilter the same strategy needs passes for every candidate
+    assert BALD(mc_passes=2, mc_candidates=10).prefiltered(context) is None
+    with pytest.raises(ValueError, match="mc_candidates"):
+        BALD(mc_candidates=0)
+
+
+def test_batched_passes_equal_separate_passes_when_dropout_draws_nothing(tiny_round):
+    model, scorer = tiny_round
+    dropouts = [m for m in model.modules() if isinstance(m, torch.nn.Dropout)]
+    saved = [m.p for m in dropouts]
+    for m in dropouts:
+        m.p = 0.0  # every pass is then the deterministic one, however it is batched
+    try:
+        results = {}
+        for per_batch in (1, 2, 4):
+            candidates = np.arange(5, 60, 2)
+            context = QueryContext(
+                candidates, np.arange(5), np.random.default_rng(7), 1, scorer(candidates)
+            )
+            results[per_batch] = mc_span_log_probs(
+                context.scorer, context.rng, 5, passes_per_batch=per_batch
+            )
+            deterministic = context.scorer.spans().log_probs
+    finally:
+        for m, p in zip(dropouts, saved):
+            m.p = p
+    valid = torch.isfinite(deterministic)
+    for per_batch, log_probs in results.items():
+        assert log_probs.shape == (5, *deterministic.shape), per_batch
+        for t in range(5):
+            assert torch.allclose(log_probs[t][valid], deterministic[valid], atol=1e-5)
