@@ -10,7 +10,7 @@ import torch
 from omegaconf import OmegaConf
 
 from alqa.training import planned_steps, shuffled_batches, train_model
-from tests.conftest import REPO_ROOT
+from conftest import REPO_ROOT
 
 
 def train_cfg(**overrides):
