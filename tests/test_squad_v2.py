@@ -39,11 +39,11 @@ def v2_data(tmp_path_factory):
 
 
 def test_unanswerable_questions_are_kept_and_label_cls_in_every_window(v2_data):
+    from conftest import REPO_ROOT
     from omegaconf import OmegaConf
 
     from alqa.features import tokenize_questions
     from alqa.modeling import load_tokenizer
-    from conftest import REPO_ROOT
 
     rows = read_qa_file(v2_data["train"])
     unanswerable = [i for i, r in enumerate(rows) if not r["answers"]["text"]]
@@ -71,9 +71,10 @@ def test_a_v2_run_reports_has_and_no_answer_scores(v2_data, tmp_path, strategy):
 
 
 def test_the_null_option_is_a_candidate_of_every_pool_question(v2_data):
+    from conftest import compose, tiny_overrides
+
     from alqa.experiment import build_experiment
     from alqa.query import round_scorer
-    from conftest import compose, tiny_overrides
 
     experiment = build_experiment(compose(tiny_overrides(v2_data)))
     assert experiment.with_null

@@ -7,10 +7,10 @@ import math
 import numpy as np
 import pytest
 import torch
+from conftest import REPO_ROOT
 from omegaconf import OmegaConf
 
 from alqa.training import planned_steps, shuffled_batches, train_model
-from conftest import REPO_ROOT
 
 
 def train_cfg(**overrides):
