@@ -10,9 +10,14 @@ from alqa.strategies.bayesian import MCDropoutStrategy
 
 STRATEGIES = sorted(p.stem for p in (REPO_ROOT / "conf" / "strategy").glob("*.yaml"))
 MC = {n for n, c in available_strategies().items() if issubclass(c, MCDropoutStrategy)}
+#: one per family in the fast tier (`make test`); every other strategy runs in `make test-all`
+FAST = {"random", "margin", "bald", "kcenter", "badge", "loss_prediction"}
 
 
-@pytest.mark.parametrize("strategy", STRATEGIES)
+@pytest.mark.parametrize(
+    "strategy",
+    [s if s in FAST else pytest.param(s, marks=pytest.mark.slow) for s in STRATEGIES],
+)
 def test_strategy_two_query_rounds(strategy, tiny_data, tmp_path):
     extra = [f"strategy={strategy}", "budget.quota=8", "budget.per_round=4"]
     if strategy in MC:
