@@ -4,6 +4,10 @@ A single run stops on an error: a user error (bad budget, missing file, unknown 
 prints one line and exits with status 2, anything else raises with its traceback. A job of a
 multirun (``python main.py -m ...``) instead records the error in ``failed.json`` and returns,
 so the sweep goes on; :class:`alqa.sweep.FailedJobsReport` reports it at the end.
+
+A run that waits for an annotation team's labels (``oracle=label_studio``) prints what to do
+and exits with status 3 (:data:`EXIT_WAITING`), so a script can tell "waiting" from
+"finished" (0) and "error" (2); a multirun job that waits just logs it.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from alqa.data import DatasetError
 from alqa.loggers import RunLogger
 from alqa.loop import ActiveLearningRun, ResumeError
 from alqa.modeling import ModelNotFoundError
+from alqa.oracle import OracleError
 from alqa.report import rounds_table
 from alqa.settings import ConfigError
 
@@ -31,8 +36,12 @@ USER_ERRORS = (
     DatasetError,
     ModelNotFoundError,
     ResumeError,
+    OracleError,  # unusable annotations, an unreachable annotation server
     FileNotFoundError,
 )
+
+#: the exit status of a run that saved its state and waits for labels
+EXIT_WAITING = 3
 
 
 def is_user_error(error: BaseException) -> bool:
@@ -91,6 +100,11 @@ def run_from_config(cfg: DictConfig, run_dir: Path | None = None) -> float | Non
         if logger is not None:
             logger.abort(error)
         raise
-    print(rounds_table(results))
+    if results["rounds"]:
+        print(rounds_table(results))
     print(f"alqa: results in {run_dir / 'results.json'}")
+    if results.get("waiting"):  # the loop has logged it
+        print(f"alqa: {results['waiting']['message']}")
+        if not multirun:
+            raise SystemExit(EXIT_WAITING)
     return results.get("aubc_f1")

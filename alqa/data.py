@@ -34,6 +34,23 @@ log = logging.getLogger(__name__)
 
 QARow = dict[str, Any]
 
+#: a row key set (True) on questions whose answers are not known yet, e.g. a pool that people
+#: will label (oracle=label_studio): its empty answer lists do not mean "unanswerable"
+ANSWERS_UNKNOWN = "answers_unknown"
+
+
+def answers_unknown(row: QARow) -> bool:
+    """Whether the row's answers are not known (as opposed to known to be none)."""
+    return bool(row.get(ANSWERS_UNKNOWN))
+
+
+def with_answers_unknown(rows: Iterable[QARow]) -> list[QARow]:
+    """Copies of the rows with their answers removed and marked unknown."""
+    return [
+        {**row, "answers": {"text": [], "answer_start": []}, ANSWERS_UNKNOWN: True} for row in rows
+    ]
+
+
 PACKAGE_SCHEME = "pkg://"
 # alqa's names for a flat record's fields; `columns:` maps them to a dataset's own names
 COLUMN_KEYS = (
@@ -161,12 +178,14 @@ def _rows_from_squad_json(document: Any, path: Path) -> ParsedRows:
                 context = _text(paragraph["context"], "context")
                 for q, qa in enumerate(paragraph["qas"]):
                     impossible = bool(qa.get("is_impossible", False))
-                    answers = [] if impossible and "answers" not in qa else qa["answers"]
+                    unknown = "answers" not in qa and not impossible
+                    answers = qa["answers"] if "answers" in qa else []
                     question_id = _given(qa.get("id"))
                     if question_id is None:
                         missing.append((len(rows), f"generated-{a}-{p}-{q}"))
                     rows.append(
                         {
+                            **({ANSWERS_UNKNOWN: True} if unknown else {}),
                             "id": question_id,
                             "title": title,
                             "context": context,
@@ -197,20 +216,24 @@ def _row_from_record(record: Mapping[str, Any], names: Mapping[str, str]) -> QAR
     """One flat record (a JSONL line or a `datasets` row) as a row; id and title may be None.
 
     ``answers`` may be ``{"text": [...], "answer_start": [...]}`` (the hub's SQuAD layout) or a
-    list of ``{"text", "answer_start"}`` (SQuAD JSON's).
+    list of ``{"text", "answer_start"}`` (SQuAD JSON's). A record without ``answers`` is a
+    question whose answers are unknown (a pool to be labeled).
     """
-    answers = record[names["answers"]]
+    impossible = bool(record.get(names["is_impossible"]))
+    unknown = names["answers"] not in record and not impossible
+    answers = record.get(names["answers"]) or []
     text, start = names["text"], names["answer_start"]
     if isinstance(answers, Mapping):
         texts, starts = answers[text], answers[start]
     else:
         texts, starts = [a[text] for a in answers], [a[start] for a in answers]
     return {
+        **({ANSWERS_UNKNOWN: True} if unknown else {}),
         "id": _given(record.get(names["id"])),
         "title": _given(record.get(names["title"])),
         "context": _text(record[names["context"]], "context"),
         "question": _text(record[names["question"]], "question"),
-        "answers": _answer_lists(texts, starts, bool(record.get(names["is_impossible"]))),
+        "answers": _answer_lists(texts, starts, impossible),
     }
 
 
@@ -327,7 +350,9 @@ def validate_rows(
     unanswerable = 0
     for row in unique:
         answers = row["answers"]
-        if not answers["text"] and not answers["answer_start"]:
+        if answers_unknown(row):
+            pass  # to be labeled: neither unanswerable nor misplaced
+        elif not answers["text"] and not answers["answer_start"]:
             unanswerable += 1
         elif not _answers_in_place(row):
             misplaced.append(row["id"])
@@ -510,7 +535,12 @@ def load_pool_and_eval(
     """The unlabeled pool (whose gold answers play the oracle) and the evaluation set."""
     _same_questions_twice(train_file, eval_file, hub_name)
     pool = load_split(train_file, hub_name, train_split, "dataset.train_file", columns)
-    evaluation = load_split(eval_file, hub_name, eval_split, "dataset.eval_file", columns)
+    # no evaluation source: none (the oracle decides whether it may do without one)
+    evaluation = (
+        load_split(eval_file, hub_name, eval_split, "dataset.eval_file", columns)
+        if eval_file or hub_name
+        else []
+    )
     pool = subsample(pool, pool_size, seed, stream=0)
     evaluation = subsample(evaluation, eval_size, seed, stream=1)
     log.info("pool: %d questions, eval: %d questions", len(pool), len(evaluation))

@@ -7,6 +7,7 @@ exact objects a run works with. Everything that can be checked without data is c
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 from dataclasses import dataclass
@@ -18,10 +19,11 @@ import torch
 from hydra.errors import InstantiationException
 
 from alqa.budget import Budget
-from alqa.data import DatasetError, QARow
+from alqa.data import DatasetError, QARow, answers_unknown
 from alqa.feature_cache import cached_features
 from alqa.features import TokenizedQA, tokenize_questions
 from alqa.modeling import InitialWeights, build_model, load_tokenizer, pick_device
+from alqa.oracle import GoldOracle, Oracle
 from alqa.settings import (
     ConfigError,
     ScoringSettings,
@@ -63,10 +65,12 @@ class Experiment:
     pool: list[QARow]
     evaluation: list[QARow]
     pool_features: TokenizedQA
-    eval_features: TokenizedQA
+    eval_features: TokenizedQA | None  # None: no evaluation set (rounds report no EM/F1)
     model: torch.nn.Module
     initial_weights: InitialWeights
     device: torch.device
+    #: who labels the queried questions (the gold simulation unless a run says otherwise)
+    oracle: Oracle = dataclasses.field(default_factory=GoldOracle)
 
     def __post_init__(self) -> None:
         self._index_of = {row["id"]: i for i, row in enumerate(self.pool)}
@@ -74,8 +78,19 @@ class Experiment:
     @functools.cached_property
     def with_null(self) -> bool:
         """Whether "no answer" is a candidate: the data has unanswerable (SQuAD 2.0)
-        questions, so the model is trained on them and must be able to predict them."""
-        return any(not row["answers"]["text"] for row in (*self.pool, *self.evaluation))
+        questions, or the oracle may answer "no answer", so the model is trained on them and
+        must be able to predict them. Unknown answers (still to be labeled) are not "none"."""
+        known = (r for r in (*self.pool, *self.evaluation) if not answers_unknown(r))
+        return self.oracle.offers_no_answer or any(not row["answers"]["text"] for row in known)
+
+    @functools.cached_property
+    def training_model(self) -> torch.nn.Module:
+        """The module training steps run through: the model itself, or with ``train.compile``
+        a ``torch.compile`` of it (same parameters, compiled once per run, dynamic shapes
+        because every batch is trimmed to its own length)."""
+        if not self.settings.train.compile:
+            return self.model
+        return torch.compile(self.model, dynamic=True)
 
     def indices_of(self, question_ids: list[str]) -> np.ndarray:
         """Pool indices of the given question ids."""
@@ -124,18 +139,29 @@ def tokenize(
 
 
 def build_experiment(
-    cfg: Any, settings: RunSettings | None = None, strategy: QueryStrategy | None = None
+    cfg: Any,
+    settings: RunSettings | None = None,
+    strategy: QueryStrategy | None = None,
+    oracle: Oracle | None = None,
 ) -> Experiment:
-    """Validate, load, tokenise and build the model: everything before the first round."""
+    """Validate, load, tokenise and build the model: everything before the first round.
+
+    The oracle sees the data first: the gold one checks that every answer is there, an
+    annotation team's one sets the pool's answers to unknown (people will give them).
+    """
     settings = settings or RunSettings.from_config(cfg)
     strategy = strategy or build_strategy(cfg.strategy)
+    oracle = oracle or GoldOracle()
     pool, evaluation = load_data(cfg.dataset, settings.seed)
+    pool = oracle.prepare(pool, evaluation)
     settings.budget.validate(len(pool))
     device = pick_device(settings.train.device)
     tokenizer = load_tokenizer(cfg.model)
     cache_dir = cfg.get("features_cache")
     pool_features = tokenize(pool, tokenizer, settings.windows, "pool", cache_dir)
-    eval_features = tokenize(evaluation, tokenizer, settings.windows, "eval", cache_dir)
+    eval_features = (
+        tokenize(evaluation, tokenizer, settings.windows, "eval", cache_dir) if evaluation else None
+    )
     torch.manual_seed(settings.seed)
     model = build_model(cfg.model, tokenizer)
     strategy.prepare_model(model)
@@ -150,4 +176,5 @@ def build_experiment(
         model=model,
         initial_weights=InitialWeights(model),
         device=device,
+        oracle=oracle,
     )

@@ -43,6 +43,9 @@ class RunLogger:
     def finish(self, summary: dict[str, Any]) -> None:
         """Write the summary (final EM/F1, AUBC) and close the run."""
 
+    def pause(self) -> None:
+        """Close the run while it waits for labels; ``start`` with its id resumes it."""
+
     def abort(self, error: BaseException) -> None:
         """Close the run after ``error`` stopped it (a no-op if it was never started)."""
 
@@ -244,6 +247,11 @@ class WandbLogger(RunLogger):
             except Exception:  # results.json has it all; a finished AL run must not fail here
                 log.exception("could not log the selected questions to W&B")
         finally:
+            self._run.finish()
+            self._run = None
+
+    def pause(self) -> None:
+        if self._run is not None:
             self._run.finish()
             self._run = None
 

@@ -5,6 +5,14 @@ picks the questions that round ``r+1`` will add (:mod:`alqa.rounds`). The state 
 end of a round therefore already holds the next labeled set, so a resumed run only has to
 retrain: it never needs the previous round's model unless ``train.warm_start`` is on, when
 that model is saved too.
+
+Who labels a round's questions is the oracle's business (:mod:`alqa.oracle`): they are handed
+over (``request``) right after they are picked, while the model that picked them can still
+pre-annotate them, and before the state is saved, so a killed run asks again with the same
+picks. Before a round trains, its labels are collected; an annotation team's oracle may not
+have them yet, and then the run saves its state as waiting and returns; the same command
+later collects them and goes on. The oracle's answers are kept in the state and revealed
+again on resume.
 """
 
 from __future__ import annotations
@@ -20,6 +28,9 @@ from omegaconf import DictConfig, OmegaConf
 from alqa.atomic import atomic_save_torch
 from alqa.experiment import Experiment, RunSettings, build_experiment
 from alqa.loggers import RunLogger
+from alqa.oracle import OracleError, Question, Waiting, build_oracle
+from alqa.oracle.predictions import best_predictions
+from alqa.oracle.reveal import reveal_answers
 from alqa.results import results_document, write_results
 from alqa.rounds import run_round
 from alqa.state import PendingQuery, RunState, StateFormatError, load_state, save_state
@@ -44,6 +55,14 @@ def differences(old: Any, new: Any, prefix: str = "") -> list[str]:
     return [] if old == new else [prefix.rstrip(".")]
 
 
+def identity(config: dict[str, Any]) -> dict[str, Any]:
+    """What makes a run the same experiment: IDENTITY_KEYS and which oracle labels it (not
+    where it is reached: a server may move between two rounds); no oracle means gold."""
+    found = {k: config.get(k) for k in IDENTITY_KEYS}
+    found["oracle"] = {"name": (config.get("oracle") or {}).get("name", "gold")}
+    return found
+
+
 def initial_state(experiment: Experiment, config: dict[str, Any], rng) -> RunState:
     """A new run: the initial labeled set, drawn at random by the seed, is the first query."""
     size = experiment.settings.budget.round_sizes()[0]
@@ -65,6 +84,7 @@ class ActiveLearningRun:
         self.config = OmegaConf.to_container(cfg, resolve=True)
         self.settings = RunSettings.from_config(cfg)
         self.strategy = build_strategy(cfg.strategy)
+        self.oracle = build_oracle(cfg.get("oracle"), self.run_dir)
 
     @property
     def planned_rounds(self) -> int:
@@ -78,8 +98,7 @@ class ActiveLearningRun:
             raise ResumeError(str(error)) from error
         if state is None:
             return None
-        identity = {k: self.config.get(k) for k in IDENTITY_KEYS}
-        changed = differences({k: state.config.get(k) for k in IDENTITY_KEYS}, identity)
+        changed = differences(identity(state.config), identity(self.config))
         if changed:
             raise ResumeError(
                 f"{self.run_dir} already holds an alqa run with a different configuration "
@@ -90,7 +109,7 @@ class ActiveLearningRun:
 
     def resume(self, state: RunState, experiment: Experiment, rng) -> RunState:
         """Continue a stored run: same RNG stream, same labeled ids, last model if warm."""
-        log.info("resuming %s after round %d", self.run_dir, len(state.rounds) - 1)
+        log.info("resuming %s at round %d", self.run_dir, len(state.rounds))
         rng.bit_generator.state = state.rng_state
         missing = experiment.unknown_ids(state.labeled_ids + state.pending.selected_ids)
         if missing:
@@ -101,7 +120,52 @@ class ActiveLearningRun:
         if self.settings.train.warm_start and state.rounds:
             weights = torch.load(self.run_dir / MODEL_FILE, map_location=experiment.device)
             experiment.model.load_state_dict(weights)
+        reveal_answers(experiment, state.answers)
         return state
+
+    def request(self, round_number: int, state: RunState, experiment: Experiment) -> None:
+        """Hand the pending questions to the oracle, pre-annotated by the current model."""
+        pending = state.pending
+        if pending.requested or state.finished:
+            return
+        predictions = None
+        if self.oracle.wants_predictions:
+            predictions = best_predictions(experiment, pending.selected_ids)
+        questions = self.questions(pending.selected_ids, experiment)
+        self.oracle.request(round_number, questions, predictions, state.oracle)
+        pending.requested = True
+
+    @staticmethod
+    def questions(question_ids: list[str], experiment: Experiment) -> list[Question]:
+        rows = [experiment.pool[int(i)] for i in experiment.indices_of(question_ids)]
+        return [Question(r["id"], r["question"], r["context"]) for r in rows]
+
+    def collect(self, round_number: int, state: RunState, experiment: Experiment) -> Waiting | None:
+        """The pending questions' labels, revealed to the model; ``Waiting`` if not there yet."""
+        pending = state.pending
+        labels = self.oracle.collect(
+            round_number, self.questions(pending.selected_ids, experiment), state.oracle
+        )
+        if isinstance(labels, Waiting):
+            return labels
+        if round_number == 0 and len(labels.skipped) == len(pending.selected_ids):
+            raise OracleError(
+                "every task of round 0 was skipped, so there is nothing to train on; label "
+                "some of them, then run the same command again"
+            )
+        reveal_answers(experiment, labels.answers)
+        state.answers.update(labels.answers)
+        pending.skipped_ids = [q for q in pending.selected_ids if q in set(labels.skipped)]
+        state.waiting = None
+        return None
+
+    def wait(self, state: RunState, waiting: Waiting, experiment: Experiment) -> dict[str, Any]:
+        """Save the run as waiting for labels; the next run of the same command resumes it."""
+        state.waiting = {"round": len(state.rounds), "message": waiting.message}
+        log.info("waiting for labels: %s", waiting.message)
+        results = self.save(state, experiment)
+        self.logger.pause()
+        return results
 
     def save(self, state: RunState, experiment: Experiment) -> dict[str, Any]:
         """Write the round's state and results atomically (and the model for warm starts)."""
@@ -117,20 +181,25 @@ class ActiveLearningRun:
         if state is not None and state.finished:
             log.info("%s holds a finished run; leaving it as it is", self.run_dir)
             return results_document(state, self.planned_rounds)
-        experiment = build_experiment(self.cfg, self.settings, self.strategy)
+        experiment = build_experiment(self.cfg, self.settings, self.strategy, self.oracle)
         rng = np.random.default_rng(self.settings.seed)
         if state is None:
             state = initial_state(experiment, self.config, rng)
         else:
             state = self.resume(state, experiment, rng)
+        self.request(len(state.rounds), state, experiment)
         state.wandb_run_id = self.logger.start(
             self.config, self.run_dir, state.wandb_run_id, history=state.rounds
         )
         sizes = self.settings.budget.round_sizes()
         results = results_document(state, self.planned_rounds)
         for round_number in range(len(state.rounds), len(sizes)):
+            waiting = self.collect(round_number, state, experiment)
+            if waiting is not None:
+                return self.wait(state, waiting, experiment)
             next_size = sizes[round_number + 1] if round_number + 1 < len(sizes) else None
             run_round(experiment, state, rng, next_size, report=self.logger.log_round)
+            self.request(round_number + 1, state, experiment)
             results = self.save(state, experiment)
         self.finish(results)
         return results

@@ -73,12 +73,12 @@ class QuestionScores:
 
     def summary(self) -> dict[str, float]:
         """EM and F1 on the 0-100 scale; with unanswerable questions also their halves."""
-        scores = {"em": 100.0 * self.exact_match.mean(), "f1": 100.0 * self.f1.mean()}
+        scores = {"em": float(100 * self.exact_match.mean()), "f1": float(100 * self.f1.mean())}
         if self.version == "v2.0":
             for part, mask in (("has_answer", self.has_answer), ("no_answer", ~self.has_answer)):
                 if mask.any():
-                    scores[f"em_{part}"] = 100.0 * self.exact_match[mask].mean()
-                    scores[f"f1_{part}"] = 100.0 * self.f1[mask].mean()
+                    scores[f"em_{part}"] = float(100 * self.exact_match[mask].mean())
+                    scores[f"f1_{part}"] = float(100 * self.f1[mask].mean())
         return scores
 
 

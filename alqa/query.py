@@ -82,11 +82,14 @@ def query_next(
     rng: np.random.Generator,
     k: int,
     round_number: int,
+    exclude: np.ndarray | None = None,
 ) -> PendingQuery:
-    """Pick the ``k`` questions round ``round_number`` adds, with the time it took."""
+    """Pick the ``k`` questions round ``round_number`` adds, with the time it took; never one
+    of ``exclude`` (questions the annotators skipped)."""
     strategy = experiment.strategy
     subsample = experiment.settings.budget.pool_subsample
-    candidates = choose_candidates(len(experiment.pool), labeled, k, subsample, rng)
+    taken = labeled if exclude is None or not len(exclude) else np.concatenate([labeled, exclude])
+    candidates = choose_candidates(len(experiment.pool), taken, k, subsample, rng)
     scorer = round_scorer(experiment, candidates)
     context = QueryContext(candidates, labeled, rng, round_number, scorer)
     picked, seconds = timed(lambda: strategy.query(context, k))

@@ -65,6 +65,10 @@ def results_document(state: RunState, planned_rounds: int) -> dict[str, Any]:
     }
     if state.pseudo_labels:
         results["pseudo_labels"] = state.pseudo_labels
+    if state.skipped_ids:
+        results["skipped_ids"] = state.skipped_ids
+    if state.waiting:
+        results["waiting"] = state.waiting  # {"round", "message"}: the labels it waits for
     return results
 
 

@@ -56,7 +56,7 @@ def train_round(
     return timed(
         functools.partial(
             train_model,
-            experiment.model,
+            experiment.training_model,
             experiment.pool_features,
             rows,
             train,
@@ -70,8 +70,11 @@ def train_round(
 
 
 def evaluate_round(experiment: Experiment) -> tuple[dict[str, float], float]:
-    """EM/F1 of the current model on the evaluation set, and the seconds it took."""
+    """EM/F1 of the current model on the evaluation set, and the seconds it took; nothing
+    without an evaluation set (an annotation team's pool with no gold to score on)."""
     settings = experiment.settings
+    if not experiment.evaluation:
+        return {}, 0.0
     return timed(
         functools.partial(
             evaluate,
@@ -109,7 +112,9 @@ def run_round(
     """Train → evaluate → query ``next_size`` questions (None: the last round); returns the
     round's record after passing it to ``report`` (a logger) before the query starts."""
     pending, round_number = state.pending, len(state.rounds)
-    state.labeled_ids = state.labeled_ids + pending.selected_ids
+    skipped = set(pending.skipped_ids)
+    state.labeled_ids = state.labeled_ids + [q for q in pending.selected_ids if q not in skipped]
+    state.skipped_ids = state.skipped_ids + [q for q in pending.selected_ids if q in skipped]
     labeled = experiment.indices_of(state.labeled_ids)
     train_stats, train_seconds = train_round(
         experiment, labeled, pending, int(rng.integers(2**31 - 1))
@@ -126,7 +131,10 @@ def run_round(
         score_seconds=pending.score_seconds,
         select_seconds=pending.select_seconds,
         selected_ids=pending.selected_ids,
-        extra=pseudo_label_counts(experiment, state, pending),
+        extra={
+            **pseudo_label_counts(experiment, state, pending),
+            **({"skipped_ids": pending.skipped_ids} if pending.skipped_ids else {}),
+        },
     ).to_json()
     log.info("round %d: %d labeled, %s", round_number, len(labeled), metrics)
     state.rounds.append(record)
@@ -134,6 +142,9 @@ def run_round(
     if next_size is None:
         state.pending, state.finished = PendingQuery(selected_ids=[]), True
     else:
-        state.pending = query_next(experiment, labeled, rng, next_size, round_number + 1)
+        skipped_rows = experiment.indices_of(state.skipped_ids)
+        state.pending = query_next(
+            experiment, labeled, rng, next_size, round_number + 1, exclude=skipped_rows
+        )
     state.rng_state = rng.bit_generator.state
     return record

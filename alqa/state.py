@@ -4,7 +4,10 @@ Round ``r`` ends by picking the questions round ``r+1`` will add, so the saved s
 holds the next labeled set (``pending``): a resumed run only retrains, with the same picks.
 The file is rewritten atomically, so a kill leaves the previous round's state or the new one.
 
-Format history: 1 (no ``format`` key) had the same fields as plain dicts; it still loads.
+Format history: 1 (no ``format`` key) had the same fields as plain dicts; 2 had no oracle
+fields (``answers``, ``skipped_ids``, ``oracle``, ``waiting``, and ``requested`` /
+``skipped_ids`` in ``pending``), which an older run takes as the gold oracle's empty ones.
+Both still load.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from alqa.atomic import atomic_write_json, read_json
 
 STATE_FILE = "al_state.json"
 #: the layout written by this version; older ones are read, newer ones refused
-STATE_FORMAT = 2
+STATE_FORMAT = 3
 
 
 class StateFormatError(ValueError):
@@ -41,12 +44,18 @@ class PseudoLabels:
 
 @dataclass
 class PendingQuery:
-    """The questions picked for the next round, and what picking them cost."""
+    """The questions picked for the next round, and what picking them cost.
+
+    ``requested``: they were handed to the oracle (its tasks exist); ``skipped_ids``: those
+    the annotators skipped, which the round does not label.
+    """
 
     selected_ids: list[str]
     score_seconds: float = 0.0
     select_seconds: float = 0.0
     pseudo_labels: PseudoLabels | None = None
+    requested: bool = False
+    skipped_ids: list[str] = field(default_factory=list)
 
     @classmethod
     def from_json(cls, document: dict[str, Any]) -> PendingQuery:
@@ -56,6 +65,8 @@ class PendingQuery:
             score_seconds=float(document.get("score_seconds", 0.0)),
             select_seconds=float(document.get("select_seconds", 0.0)),
             pseudo_labels=PseudoLabels(**pseudo) if pseudo else None,
+            requested=bool(document.get("requested", False)),
+            skipped_ids=list(document.get("skipped_ids") or []),
         )
 
 
@@ -72,6 +83,15 @@ class RunState:
     finished: bool = False
     #: round number (as a string, a JSON key) -> questions trained on as pseudo-labels
     pseudo_labels: dict[str, list[str]] = field(default_factory=dict)
+    #: answers the oracle gave (question id -> {"text", "answer_start"}), revealed again on
+    #: resume; empty for the gold oracle, whose answers are in the data
+    answers: dict[str, dict[str, list]] = field(default_factory=dict)
+    #: questions the annotators skipped: never labeled, never asked again
+    skipped_ids: list[str] = field(default_factory=list)
+    #: the oracle's own bookkeeping (e.g. the Label Studio project id), plain JSON values
+    oracle: dict[str, Any] = field(default_factory=dict)
+    #: set while the run waits for labels: {"round": r, "message": what to do}
+    waiting: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {"format": STATE_FORMAT, **dataclasses.asdict(self)}
@@ -95,6 +115,10 @@ class RunState:
                 wandb_run_id=document.get("wandb_run_id"),
                 finished=bool(document["finished"]),
                 pseudo_labels=dict(document.get("pseudo_labels") or {}),
+                answers=dict(document.get("answers") or {}),
+                skipped_ids=list(document.get("skipped_ids") or []),
+                oracle=dict(document.get("oracle") or {}),
+                waiting=document.get("waiting"),
             )
         except (KeyError, TypeError) as error:
             raise StateFormatError(

@@ -22,6 +22,7 @@ Without ``--train-file`` the pool is the embedded SQuAD sample.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import resource
 import sys
 import time
@@ -127,12 +128,12 @@ def bare_inference(experiment, rows: np.ndarray, batch_size: int) -> dict:
 def alqa_passes(experiment, rows: np.ndarray) -> dict[str, float]:
     """Seconds of each alqa pass over the whole pool as candidates."""
     from alqa.embeddings import gradient_embeddings
-    from alqa.evaluation import evaluate
     from alqa.mc_dropout import mc_span_log_probs
     from alqa.query import round_scorer
+    from alqa.rounds import evaluate_round
     from alqa.strategies.training_coupled import LossPrediction
 
-    device, settings = experiment.device, experiment.settings
+    device = experiment.device
     candidates = np.arange(len(experiment.pool))
     scorer = round_scorer(experiment, candidates)
     seconds = {"scoring with spans": clock(device, scorer.spans)[1]}
@@ -140,19 +141,10 @@ def alqa_passes(experiment, rows: np.ndarray) -> dict[str, float]:
     seconds["one MC-dropout pass"] = clock(device, lambda: mc_span_log_probs(scorer, rng, 1))[1]
     seconds["BADGE gradient pass"] = clock(device, lambda: gradient_embeddings(scorer))[1]
     seconds["loss-prediction pass"] = clock(device, lambda: LossPrediction.window_losses(scorer))[1]
-    seconds["evaluation"] = clock(
-        device,
-        lambda: evaluate(
-            experiment.model,
-            experiment.pool_features,
-            experiment.pool,
-            batch_size=settings.train.eval_batch_size,
-            n_best=settings.scoring.n_best,
-            max_answer_length=settings.scoring.max_answer_length,
-            device=device,
-            bf16=settings.train.bf16,
-        ),
-    )[1]
+    on_pool = dataclasses.replace(
+        experiment, evaluation=experiment.pool, eval_features=experiment.pool_features
+    )
+    seconds["evaluation"] = evaluate_round(on_pool)[1]  # evaluate the same windows
     return seconds
 
 
@@ -199,8 +191,6 @@ def bare_training(experiment, rows: np.ndarray, padded_random: bool) -> float:
 
 
 def alqa_training(experiment, rows: np.ndarray) -> float:
-    import dataclasses
-
     from alqa.training import train_model
 
     experiment.initial_weights.restore(experiment.model)

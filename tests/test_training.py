@@ -131,3 +131,22 @@ def test_no_windows_is_an_error(tiny):
     fresh_model, features = tiny
     with pytest.raises(ValueError, match="no windows"):
         train_model(fresh_model(), features, np.array([], dtype=int), train_cfg(), "cpu", 0)
+
+
+@pytest.mark.slow
+def test_train_compile_trains_through_a_compiled_module_with_the_same_parameters(tiny_data):
+    from conftest import compose, tiny_overrides
+
+    from alqa.experiment import build_experiment
+    from alqa.rounds import train_round
+    from alqa.state import PendingQuery
+
+    experiment = build_experiment(compose(tiny_overrides(tiny_data, "train.compile=true")))
+    compiled = experiment.training_model
+    assert compiled is not experiment.model and compiled is experiment.training_model
+    assert {id(p) for p in compiled.parameters()} == {id(p) for p in experiment.model.parameters()}
+    before = [p.detach().clone() for p in experiment.model.parameters()]
+    stats, _ = train_round(experiment, np.arange(10), PendingQuery(selected_ids=[]), seed=0)
+    assert math.isfinite(stats["train_loss"])
+    after = list(experiment.model.parameters())
+    assert any(not torch.equal(a, b) for a, b in zip(before, after))  # the model itself learned
