@@ -120,7 +120,7 @@ def train_model(
     ends = features.end_positions[rows] if end_positions is None else end_positions
     batch_size = int(train_cfg.batch_size)
     total_steps = planned_steps(
-        len(rows), batch_size, int(train_cfg.epochs), int(getattr(train_cfg, "min_steps", 0) or 0)
+        len(rows), batch_size, int(train_cfg.epochs), int(train_cfg.min_steps)
     )
     parameters = [p for p in model.parameters() if p.requires_grad] + list(extra_parameters or [])
     optimizer, scheduler = make_optimizer(parameters, train_cfg, total_steps, device)

@@ -167,16 +167,15 @@ def bare_training(experiment, rows: np.ndarray, padded_random: bool) -> float:
     def loop():
         model.train()
         for batch in batches:
+            index = torch.as_tensor(batch)
             inputs = batch_inputs(features, batch, device)
             if padded_random:
-                index = torch.as_tensor(batch)
                 inputs = {
                     "input_ids": features.input_ids[index].long().to(device),
                     "attention_mask": features.attention_mask[index].long().to(device),
                 }
             with autocast_context(device, train.bf16):
                 output = model(**inputs)
-                index = torch.as_tensor(batch)
                 loss = qa_loss_per_window(
                     output,
                     features.start_positions[index].to(device),
