@@ -28,7 +28,7 @@ setup: $(PY)
 	$(PY) -m pip install --quiet -e ".[dev]"
 
 test: setup
-	$(PY) -m pytest -m "not slow" -q
+	$(PY) -m pytest -m "not slow" -q -n auto
 
 test-all: setup
 	$(PY) -m pytest -q

@@ -22,19 +22,18 @@ from omegaconf import DictConfig
 from alqa import sweep
 from alqa.data import DatasetError
 from alqa.loggers import RunLogger
-from alqa.loop import ActiveLearningRun, ResumeError
-from alqa.modeling import ModelNotFoundError
 from alqa.oracle import OracleError
 from alqa.report import rounds_table
+from alqa.run_settings import RunSettings
 from alqa.settings import ConfigError
+from alqa.state import ResumeError
 
 log = logging.getLogger(__name__)
 
 #: errors caused by the user's input: reported in one message, no traceback
 USER_ERRORS = (
-    ConfigError,  # includes BudgetError and UnknownStrategyError
+    ConfigError,  # includes BudgetError, UnknownStrategyError and ModelNotFoundError
     DatasetError,
-    ModelNotFoundError,
     ResumeError,
     OracleError,  # unusable annotations, an unreachable annotation server
     FileNotFoundError,
@@ -76,6 +75,9 @@ def run_from_config(cfg: DictConfig, run_dir: Path | None = None) -> float | Non
     logger: RunLogger | None = None
     try:
         with sweep.job_resources(str(cfg.train.get("device", "auto"))):
+            RunSettings.from_config(cfg)  # a bad value answers before torch is imported
+            from alqa.loop import ActiveLearningRun
+
             logger = hydra.utils.instantiate(cfg.logger, _convert_="all")
             results = ActiveLearningRun(cfg, run_dir, logger).run()
     except Exception as error:

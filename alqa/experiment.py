@@ -18,42 +18,16 @@ import numpy as np
 import torch
 from hydra.errors import InstantiationException
 
-from alqa.budget import Budget
 from alqa.data import DatasetError, QARow, answers_unknown
 from alqa.feature_cache import cached_features
 from alqa.features import TokenizedQA, tokenize_questions
 from alqa.modeling import InitialWeights, build_model, load_tokenizer, pick_device
 from alqa.oracle import GoldOracle, Oracle
-from alqa.settings import (
-    ConfigError,
-    ScoringSettings,
-    TrainSettings,
-    WindowSettings,
-    read_settings,
-)
+from alqa.run_settings import RunSettings
+from alqa.settings import ConfigError, WindowSettings
 from alqa.strategies import QueryStrategy, build_strategy
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class RunSettings:
-    """Every setting the loop reads, validated: what a bad override is caught by."""
-
-    seed: int
-    budget: Budget
-    train: TrainSettings
-    scoring: ScoringSettings
-    windows: WindowSettings
-
-    @classmethod
-    def from_config(cls, cfg: Any) -> RunSettings:
-        seed = cfg.get("seed")
-        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-            raise ConfigError(f"seed must be a whole number ≥ 0, got {seed!r}")
-        train, scoring, windows = read_settings(cfg)
-        pick_device(train.device)  # a CUDA device that is not there fails now, not later
-        return cls(seed, Budget.from_config(cfg.budget), train, scoring, windows)
 
 
 @dataclass
@@ -150,12 +124,12 @@ def build_experiment(
     annotation team's one sets the pool's answers to unknown (people will give them).
     """
     settings = settings or RunSettings.from_config(cfg)
+    device = pick_device(settings.train.device)  # a CUDA device that is not there fails now
     strategy = strategy or build_strategy(cfg.strategy)
     oracle = oracle or GoldOracle()
     pool, evaluation = load_data(cfg.dataset, settings.seed)
     pool = oracle.prepare(pool, evaluation)
     settings.budget.validate(len(pool))
-    device = pick_device(settings.train.device)
     tokenizer = load_tokenizer(cfg.model)
     cache_dir = cfg.get("features_cache")
     pool_features = tokenize(pool, tokenizer, settings.windows, "pool", cache_dir)

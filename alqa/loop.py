@@ -26,14 +26,22 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from alqa.atomic import atomic_save_torch
-from alqa.experiment import Experiment, RunSettings, build_experiment
+from alqa.experiment import Experiment, build_experiment
 from alqa.loggers import RunLogger
 from alqa.oracle import OracleError, Question, Waiting, build_oracle
 from alqa.oracle.predictions import best_predictions
 from alqa.oracle.reveal import reveal_answers
 from alqa.results import results_document, write_results
 from alqa.rounds import run_round
-from alqa.state import PendingQuery, RunState, StateFormatError, load_state, save_state
+from alqa.run_settings import RunSettings
+from alqa.state import (
+    PendingQuery,
+    ResumeError,
+    RunState,
+    StateFormatError,
+    load_state,
+    save_state,
+)
 from alqa.strategies import build_strategy
 
 log = logging.getLogger(__name__)
@@ -41,10 +49,6 @@ log = logging.getLogger(__name__)
 MODEL_FILE = "model_last.pt"
 #: keys whose change makes a stored run a different experiment (resume refuses it)
 IDENTITY_KEYS = ("seed", "dataset", "model", "strategy", "budget", "train", "scoring")
-
-
-class ResumeError(RuntimeError):
-    """The run directory holds a different run; the message says what to do."""
 
 
 def differences(old: Any, new: Any, prefix: str = "") -> list[str]:

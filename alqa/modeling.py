@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 PACKAGE_SCHEME = "pkg://"
 
 
-class ModelNotFoundError(RuntimeError):
+class ModelNotFoundError(ConfigError):
     """The configured model or tokenizer cannot be loaded; the message says how to fix it."""
 
 

@@ -24,6 +24,10 @@ STATE_FILE = "al_state.json"
 STATE_FORMAT = 3
 
 
+class ResumeError(RuntimeError):
+    """The run directory holds a different run; the message says what to do."""
+
+
 class StateFormatError(ValueError):
     """``al_state.json`` cannot be read by this alqa; the message says what to do."""
 

@@ -55,6 +55,19 @@ def make_squad(num_paragraphs: int, seed: int, long_context: bool = False) -> di
 
 
 @pytest.fixture(scope="session", autouse=True)
+def one_thread_per_worker():
+    """Under pytest-xdist (`make test` runs one worker per core) every worker and the runs it
+    starts use one thread: tiny models gain nothing from more, and more oversubscribe the cores."""
+    import os
+
+    if "PYTEST_XDIST_WORKER" in os.environ:
+        import torch
+
+        os.environ["OMP_NUM_THREADS"] = "1"
+        torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="session", autouse=True)
 def private_cache(tmp_path_factory):
     """Runs started by the tests (in-process or as subprocesses) cache tokenised windows in a
     folder of this test session, never in the user's cache."""

@@ -101,10 +101,21 @@ def test_bad_values_stop_before_any_data_is_tokenised(
     assert not (tmp_path / "al_state.json").exists()
 
 
-def test_a_bad_value_on_the_command_line_is_one_line_and_exit_2(tmp_path):
-    result = run_cli("model=tiny", "logger=none", "train.epochs=0", f"hydra.run.dir={tmp_path}")
+def test_a_bad_value_on_the_command_line_is_one_line_and_exit_2_before_torch_loads(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", str(REPO_ROOT / "main.py"), "model=tiny"]
+        + ["logger=none", "train.epochs=0", f"hydra.run.dir={tmp_path}"],
+        cwd=REPO_ROOT,
+        env=CLI_ENV,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 2
     assert "train.epochs must be ≥ 1" in result.stderr and "Traceback" not in result.stderr
+    imported = {line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines()}
+    assert "alqa.app" in imported  # -X importtime did list the imports
+    assert not {"torch", "transformers"} & imported  # the answer did not wait for them
 
 
 def test_malformed_dataset_file(tiny_data, tmp_path, capsys):
@@ -116,6 +127,8 @@ def test_malformed_dataset_file(tiny_data, tmp_path, capsys):
     assert "broken.json" in err and "qas" in err
 
 
+# a subprocess with a fresh offline hub (about 6 s): in `make test-all`, which CI runs
+@pytest.mark.slow
 def test_missing_files_offline_say_how_to_pass_them(tmp_path):
     result = run_cli("dataset=squad", "model=tiny", "logger=none", f"hydra.run.dir={tmp_path}")
     assert result.returncode == 2

@@ -139,6 +139,8 @@ def test_sweep_file_runs_strategies_x_seeds_and_compare_matches_the_results(tiny
 # ------------------------------------------------------------------- a failing job
 
 
+# a second real multirun (about 9 s of subprocesses): in `make test-all`, which CI runs
+@pytest.mark.slow
 def test_a_failed_job_is_recorded_reported_and_does_not_stop_the_others(tiny_data, tmp_path):
     sweep_dir = tmp_path / "sweep"
     # job 0 asks for more questions than the pool holds (known only once the data is
