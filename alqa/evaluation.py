@@ -25,7 +25,7 @@ def evaluate(
     n_best: int,
     max_answer_length: int,
     device: torch.device,
-    bf16: bool = True,
+    bf16: bool = False,
     with_null: bool = False,
     null_threshold: float = 0.0,
 ) -> dict[str, float]:

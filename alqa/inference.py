@@ -7,8 +7,10 @@ work compared with always feeding padded windows.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -42,9 +44,32 @@ def batch_inputs(
     return {k: v.to(device, non_blocking=True) for k, v in inputs.items()}
 
 
+@functools.cache
+def cpu_has_native_bf16(cpuinfo: str = "/proc/cpuinfo") -> bool:
+    """Whether this CPU computes bf16 matrix products natively (AVX512-BF16 or AMX). Without
+    either, bf16 autocast on a CPU is emulated and slower than fp32, so it is never used."""
+    try:
+        text = Path(cpuinfo).read_text()
+    except OSError:  # not Linux: no flags to read, so no CPU bf16
+        return False
+    flags = set()
+    for line in text.splitlines():
+        if line.startswith("flags"):
+            flags.update(line.partition(":")[2].split())
+    return bool(flags & {"avx512_bf16", "amx_bf16"})
+
+
+def bf16_hardware(device: torch.device) -> bool:
+    """Whether bf16 autocast is worth it on this device: a GPU or a CPU with native bf16."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    return device.type == "cpu" and cpu_has_native_bf16()
+
+
 def autocast_context(device: torch.device, bf16: bool):
-    """bf16 autocast on GPUs that support it; a no-op elsewhere."""
-    enabled = bool(bf16) and device.type == "cuda" and torch.cuda.is_bf16_supported()
+    """bf16 autocast where asked for and the hardware has it (see :func:`bf16_hardware`);
+    a no-op elsewhere. Callers decide per device type (``TrainSettings.autocast_bf16``)."""
+    enabled = bool(bf16) and bf16_hardware(device)
     return torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=enabled)
 
 
@@ -58,7 +83,7 @@ def forward_batches(
     *,
     dropout: bool = False,
     output_hidden_states: bool = False,
-    bf16: bool = True,
+    bf16: bool = False,
     description: str = "score",
 ) -> Iterator[tuple[np.ndarray, dict[str, torch.Tensor], object]]:
     """Forward passes over windows in length-sorted, trimmed batches, without gradients.
@@ -90,7 +115,7 @@ def predict_windows(
     *,
     dropout: bool = False,
     with_embeddings: bool = False,
-    bf16: bool = True,
+    bf16: bool = False,
     description: str = "score",
 ) -> WindowOutputs:
     """Start/end logits (and optionally [CLS] embeddings) of the given windows.

@@ -111,7 +111,7 @@ def predict_window_losses(
     batches: Iterable[tuple[np.ndarray, dict[str, torch.Tensor], Any]],
     num_windows: int,
     device: torch.device,
-    bf16: bool = True,
+    bf16: bool = False,
 ) -> torch.Tensor:
     """[num_windows] predicted loss of each window from no-grad forward ``batches``
     (positions, inputs, output with hidden states), as ``PoolScorer.forward`` yields them.

@@ -48,7 +48,7 @@ class PoolScorer:
         batch_size: int = 64,
         n_best: int = 20,
         max_answer_length: int = 30,
-        bf16: bool = True,
+        bf16: bool = False,
         with_null: bool = False,
         memory: Mapping[Hashable, Any] | None = None,
     ) -> None:

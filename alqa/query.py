@@ -57,7 +57,7 @@ def round_scorer(
         batch_size=settings.train.eval_batch_size,
         n_best=settings.scoring.n_best,
         max_answer_length=settings.scoring.max_answer_length,
-        bf16=settings.train.bf16,
+        bf16=settings.train.autocast_bf16(experiment.device),
         with_null=experiment.with_null,
         memory=memory,
     )

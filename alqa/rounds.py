@@ -85,7 +85,7 @@ def evaluate_round(experiment: Experiment) -> tuple[dict[str, float], float]:
             n_best=settings.scoring.n_best,
             max_answer_length=settings.scoring.max_answer_length,
             device=experiment.device,
-            bf16=settings.train.bf16,
+            bf16=settings.train.autocast_bf16(experiment.device),
             with_null=experiment.with_null,
             null_threshold=settings.scoring.null_threshold,
         )

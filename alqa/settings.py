@@ -94,6 +94,7 @@ class TrainSettings:
     max_grad_norm: float = field(default=1.0, metadata=bounded(0.0, open_low=True))
     warm_start: bool = False
     bf16: bool = True
+    cpu_bf16: bool = False
     compile: bool = False
     device: str = "auto"
 
@@ -102,6 +103,20 @@ class TrainSettings:
             raise ConfigError(
                 f"train.device must be auto, cpu, cuda or cuda:<n>, got {self.device!r}"
             )
+
+    def autocast_bf16(self, device: Any) -> bool:
+        """Whether the passes on ``device`` (a torch.device) ask for bf16 autocast: ``bf16``
+        on a GPU, ``cpu_bf16`` on a CPU (opt-in: it changes the numbers a CPU run reports);
+        the hardware check is :func:`alqa.inference.bf16_hardware`."""
+        return autocast_bf16(self, device)
+
+
+def autocast_bf16(train: Any, device: Any) -> bool:
+    """:meth:`TrainSettings.autocast_bf16` for any object with the train keys (a config)."""
+    kind = getattr(device, "type", str(device).partition(":")[0])
+    if kind == "cuda":
+        return bool(train.bf16)
+    return kind == "cpu" and bool(getattr(train, "cpu_bf16", False))
 
 
 @dataclass(frozen=True)

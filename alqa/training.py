@@ -20,6 +20,7 @@ from transformers import get_linear_schedule_with_warmup
 
 from alqa.features import TokenizedQA
 from alqa.inference import autocast_context, batch_inputs
+from alqa.settings import autocast_bf16
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +126,7 @@ def train_model(
     parameters = [p for p in model.parameters() if p.requires_grad] + list(extra_parameters or [])
     optimizer, scheduler = make_optimizer(parameters, train_cfg, total_steps, device)
     generator = torch.Generator().manual_seed(seed)
+    bf16 = autocast_bf16(train_cfg, device)
     model.to(device).train()
     losses = []  # device tensors: reading each loss would synchronise the host every step
     for batch in tqdm(
@@ -134,7 +136,7 @@ def train_model(
         leave=False,
     ):
         inputs = batch_inputs(features, rows[batch], device)
-        with autocast_context(device, bool(train_cfg.bf16)):
+        with autocast_context(device, bf16):
             output = model(**inputs, output_hidden_states=auxiliary_loss is not None)
             per_window = qa_loss_per_window(
                 output, starts[batch].to(device), ends[batch].to(device)

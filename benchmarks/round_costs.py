@@ -114,7 +114,7 @@ def bare_inference(experiment, rows: np.ndarray, batch_size: int) -> dict:
         with torch.no_grad():
             for batch in batches:
                 inputs = batch_inputs(features, batch, device)
-                with autocast_context(device, experiment.settings.train.bf16):
+                with autocast_context(device, experiment.settings.train.autocast_bf16(device)):
                     model(**inputs)
                 length = inputs["input_ids"].shape[1]
                 tokens += int(features.lengths[torch.as_tensor(batch)].sum())
@@ -174,7 +174,7 @@ def bare_training(experiment, rows: np.ndarray, padded_random: bool) -> float:
                     "input_ids": features.input_ids[index].long().to(device),
                     "attention_mask": features.attention_mask[index].long().to(device),
                 }
-            with autocast_context(device, train.bf16):
+            with autocast_context(device, train.autocast_bf16(device)):
                 output = model(**inputs)
                 loss = qa_loss_per_window(
                     output,
@@ -247,12 +247,15 @@ def main() -> None:
     rows = np.arange(features.num_features)
     windows_per_q = features.num_features / len(experiment.pool)
     mean_length = float(features.lengths.float().mean())
+    from alqa.inference import bf16_hardware
+
     hardware = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU"
+    bf16 = experiment.settings.train.autocast_bf16(device) and bf16_hardware(device)
     print(
         f"model={args.model} device={device} ({hardware}) "
         f"pool={len(experiment.pool)} questions, {len(rows)} windows "
         f"(mean {mean_length:.0f} real tokens), batch {args.batch_size}, "
-        f"bf16 {'on' if experiment.settings.train.bf16 and device.type == 'cuda' else 'off'}"
+        f"bf16 {'on' if bf16 else 'off'}"
     )
     bare_inference(experiment, rows[: min(len(rows), 4 * args.batch_size)], args.batch_size)
     bare = bare_inference(experiment, rows, args.batch_size)

@@ -93,3 +93,61 @@ def test_batch_inputs_trim_to_the_longest_requested_window(tiny):
         "token_type_ids": (2, longest),
     }
     assert inputs["input_ids"].dtype == torch.long
+
+
+# ------------------------------------------------------------------- bf16 autocast on a CPU
+
+
+@pytest.mark.parametrize(
+    ("flags", "native"),
+    [
+        ("fpu sse2 avx2 avx512f avx512_bf16 avx512_vnni", True),
+        ("fpu sse2 avx2 amx_bf16 amx_tile", True),
+        ("fpu sse2 avx2 avx512f avx512_vnni", False),  # AVX-512 without bf16: emulated, slower
+    ],
+)
+def test_native_cpu_bf16_is_read_from_the_cpu_flags(tmp_path, flags, native):
+    from alqa.inference import cpu_has_native_bf16
+
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text(f"processor\t: 0\nflags\t\t: {flags}\n\nprocessor\t: 1\nflags\t: fpu\n")
+    assert cpu_has_native_bf16(str(cpuinfo)) is native
+    assert cpu_has_native_bf16(str(tmp_path / "missing")) is False
+
+
+@pytest.mark.parametrize(
+    ("device", "bf16", "cpu_bf16", "asked"),
+    [
+        ("cuda", True, False, True),
+        ("cuda:1", False, True, False),
+        ("cpu", True, False, False),  # train.bf16 alone never changes a CPU run
+        ("cpu", False, True, True),
+        ("mps", True, True, False),
+    ],
+)
+def test_each_device_type_has_its_own_bf16_switch(device, bf16, cpu_bf16, asked):
+    from omegaconf import OmegaConf
+
+    from alqa.settings import autocast_bf16
+
+    train = OmegaConf.create({"bf16": bf16, "cpu_bf16": cpu_bf16})
+    assert autocast_bf16(train, torch.device(device)) is asked
+
+
+def test_cpu_bf16_runs_the_passes_under_autocast_only_where_the_cpu_has_it(tiny, monkeypatch):
+    import alqa.inference
+
+    model, features = tiny
+    seen = []
+    hook = model.register_forward_hook(
+        lambda *_: seen.append(torch.is_autocast_enabled("cpu")), always_call=True
+    )
+    rows = np.arange(4)
+    try:
+        for native in (True, False):
+            monkeypatch.setattr(alqa.inference, "cpu_has_native_bf16", lambda native=native: native)
+            predict_windows(model, features, rows, 4, torch.device("cpu"), bf16=True)
+        predict_windows(model, features, rows, 4, torch.device("cpu"), bf16=False)
+    finally:
+        hook.remove()
+    assert seen == [True, False, False]
