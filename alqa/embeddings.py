@@ -4,7 +4,8 @@
   question's windows (a question is the unit that is labeled, so it must be one point, and a
   long context should not count more than a short one).
 * Gradient embedding (BADGE, Ash et al., ICLR 2020): the gradient of the QA loss with respect
-  to the output layer, taking the model's own best span as the hypothetical label.
+  to the output layer, taking the model's own best span as the hypothetical label. It is
+  reduced per window inside the round's normal scoring pass, not by a pass of its own.
 
 Both are memoised by the round's :class:`~alqa.pool_scoring.PoolScorer` under the keys below,
 so a strategy computes them once per round and tests can give hand-built tensors under the
@@ -17,6 +18,7 @@ import numpy as np
 import torch
 
 from alqa.pool_scoring import PoolScorer
+from alqa.span_scoring import window_candidates
 
 CANDIDATE_EMBEDDINGS_KEY = ("question_embeddings", "candidates")
 LABELED_EMBEDDINGS_KEY = ("question_embeddings", "labeled")
@@ -68,13 +70,18 @@ def labeled_question_embeddings(scorer: PoolScorer, labeled: np.ndarray) -> torc
     return scorer.memo(LABELED_EMBEDDINGS_KEY, compute)
 
 
-def _head_gradient(
-    hidden: torch.Tensor, logits: torch.Tensor, mask: torch.Tensor, label: torch.Tensor
+def _expected_hidden(
+    hidden: torch.Tensor, logits: torch.Tensor, mask: torch.Tensor
 ) -> torch.Tensor:
-    """Σ_i (p_i − 1[i = label]) h_i: d CE(softmax(logits), label) / d w of logit_i = w·h_i + b."""
+    """[B, H] Σ_i p_i h_i, p = softmax of one head's logits over the real tokens."""
     probs = logits.float().masked_fill(~mask, float("-inf")).softmax(dim=1)
-    probs[torch.arange(len(label), device=probs.device), label.to(probs.device)] -= 1.0
     return torch.bmm(probs.unsqueeze(1), hidden.float()).squeeze(1)
+
+
+def _at(hidden: torch.Tensor, token: torch.Tensor) -> torch.Tensor:
+    """[B, H] the hidden state of each window at its ``token`` [B]."""
+    rows = torch.arange(hidden.shape[0], device=hidden.device)
+    return hidden[rows, token.to(hidden.device)].float()
 
 
 def span_gradient_embeddings(
@@ -88,17 +95,18 @@ def span_gradient_embeddings(
     """[B, 2H] BADGE embedding of windows: output-layer gradient for start ⊕ end heads.
 
     ``hidden`` [B, L, H] are last-layer states, logits [B, L], labels [B] token positions.
-    The softmax runs over every real token of the window (``attention_mask``), question and
-    special tokens included, as in Hugging Face's QA loss; padding is excluded. The bias
-    gradient Σ_i (p_i − 1[i = ŝ]) is always 0 and the loss's ½ only rescales, so neither is
-    kept. The result equals the autograd gradient of CE(start) + CE(end) w.r.t. the two rows
-    of ``qa_outputs.weight``.
+    Per head, d CE(softmax(logits), label) / d w = Σ_i (p_i − 1[i = label]) h_i
+    = Σ_i p_i h_i − h_label for logit_i = w·h_i + b. The softmax runs over every real token of
+    the window (``attention_mask``), question and special tokens included, as in Hugging
+    Face's QA loss; padding is excluded. The bias gradient Σ_i (p_i − 1[i = ŝ]) is always 0
+    and the loss's ½ only rescales, so neither is kept. The result equals the autograd
+    gradient of CE(start) + CE(end) w.r.t. the two rows of ``qa_outputs.weight``.
     """
     mask = attention_mask.bool()
     return torch.cat(
         [
-            _head_gradient(hidden, start_logits, mask, start_label),
-            _head_gradient(hidden, end_logits, mask, end_label),
+            _expected_hidden(hidden, start_logits, mask) - _at(hidden, start_label),
+            _expected_hidden(hidden, end_logits, mask) - _at(hidden, end_label),
         ],
         dim=1,
     )
@@ -126,16 +134,92 @@ def best_span_windows(scorer: PoolScorer) -> tuple[np.ndarray, torch.Tensor, tor
     return outputs.feature_indices[scored_row.numpy()], start, end
 
 
-def gradient_embeddings(scorer: PoolScorer) -> torch.Tensor:
-    """[len(candidates), 2H] BADGE gradient embeddings (one extra pass over best-span windows).
+class WindowGradients:
+    """Reduces each window of the normal scoring pass to two BADGE embeddings, [B, 4H]: for
+    the window's own best span (what the question's best span is, in the window it comes
+    from, because spans are pooled by their best score) ⊕ for the [CLS] label (0, 0) (a
+    question without a span, or whose best candidate is "no answer")."""
 
-    Hidden states are reduced batch by batch, so the pool's [F, L, H] states are never kept.
+    key = "badge_gradients"
+
+    def __init__(self, features, n_best: int, max_answer_length: int) -> None:
+        self.features = features
+        self.n_best = n_best
+        self.max_answer_length = max_answer_length
+
+    def own_best_span(
+        self, rows: np.ndarray, start_logits: torch.Tensor, end_logits: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Start/end token of each window's best span; (0, 0) where it has none."""
+        offsets = self.features.offsets[torch.as_tensor(rows), : start_logits.shape[1]]
+        best = window_candidates(
+            start_logits, end_logits, offsets, self.n_best, self.max_answer_length
+        )
+        found = torch.isfinite(best.scores[:, 0])
+        return (
+            torch.where(found, best.start_token[:, 0], 0),
+            torch.where(found, best.end_token[:, 0], 0),
+        )
+
+    def __call__(self, rows: np.ndarray, inputs: dict, output) -> torch.Tensor:
+        hidden = output.hidden_states[-1]
+        start, end = self.own_best_span(rows, output.start_logits, output.end_logits)
+        cls = torch.zeros_like(start)
+        mask = inputs["attention_mask"]
+        return torch.cat(
+            [
+                span_gradient_embeddings(
+                    hidden, output.start_logits, output.end_logits, mask, start, end
+                ),
+                span_gradient_embeddings(
+                    hidden, output.start_logits, output.end_logits, mask, cls, cls
+                ),
+            ],
+            dim=1,
+        )
+
+
+def gradient_embeddings(scorer: PoolScorer) -> torch.Tensor:
+    """[len(candidates), 2H] BADGE gradient embeddings, from the round's normal scoring pass.
+
+    Each window is reduced inside that pass (:class:`WindowGradients`), so no hidden states
+    are kept and no second pass is run; only a question whose best span is not its window's
+    own best (a tie, or spans handed in from elsewhere) is re-run, alone.
     """
     return scorer.memo(GRADIENT_EMBEDDINGS_KEY, lambda: _gradient_embeddings(scorer))
 
 
 def _gradient_embeddings(scorer: PoolScorer) -> torch.Tensor:
+    reducer = WindowGradients(scorer.features, scorer.n_best, scorer.max_answer_length)
+    outputs = scorer.window_outputs(reduce=reducer)
     rows, start, end = best_span_windows(scorer)
+    if len(rows) == 0:
+        return torch.empty((0, 2 * scorer.model.config.hidden_size), device=scorer.device)
+    position = np.empty(int(outputs.feature_indices.max(initial=-1)) + 1, dtype=np.int64)
+    position[outputs.feature_indices] = np.arange(len(outputs.feature_indices))
+    at = torch.as_tensor(position[rows], device=scorer.device)
+    own_start, own_end = reducer.own_best_span(
+        rows, outputs.start_logits[at], outputs.end_logits[at]
+    )
+    is_own = (own_start.cpu() == start) & (own_end.cpu() == end)
+    is_cls = (start == 0) & (end == 0)
+    width = outputs.reduced.shape[1] // 2
+    embeddings = torch.where(
+        is_cls.to(scorer.device)[:, None], outputs.reduced[at, width:], outputs.reduced[at, :width]
+    )
+    redo = ~(is_own | is_cls)
+    if redo.any():
+        where = torch.flatten(torch.nonzero(redo))
+        embeddings[where.to(scorer.device)] = _second_pass(
+            scorer, rows[where.numpy()], start[where], end[where]
+        )
+    return embeddings
+
+
+def _second_pass(
+    scorer: PoolScorer, rows: np.ndarray, start: torch.Tensor, end: torch.Tensor
+) -> torch.Tensor:
+    """BADGE embeddings of the given windows and labels by a pass of their own."""
     device = scorer.device
     embeddings = torch.empty((len(rows), 2 * scorer.model.config.hidden_size), device=device)
     batches = scorer.forward(rows, output_hidden_states=True, description="badge gradients")

@@ -11,6 +11,7 @@ import functools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Protocol
 
 import numpy as np
 import torch
@@ -27,6 +28,19 @@ class WindowOutputs:
     start_logits: torch.Tensor  # [F, L] (−inf beyond each batch's trimmed length)
     end_logits: torch.Tensor  # [F, L]
     cls_embeddings: torch.Tensor | None = None  # [F, H] last layer [CLS], when asked for
+    reduced: torch.Tensor | None = None  # [F, D] what a WindowReducer made of each window
+
+
+class WindowReducer(Protocol):
+    """Turns one batch's outputs (hidden states included) into a [B, D] row per window, inside
+    the pass itself, so that a strategy needing more than logits (BADGE's gradient embedding)
+    does not run a second pass over the pool. ``key`` names it in the round's memo."""
+
+    key: str
+
+    def __call__(
+        self, rows: np.ndarray, inputs: dict[str, torch.Tensor], output: Any
+    ) -> torch.Tensor: ...
 
 
 def batch_inputs(
@@ -115,10 +129,12 @@ def predict_windows(
     *,
     dropout: bool = False,
     with_embeddings: bool = False,
+    reduce: WindowReducer | None = None,
     bf16: bool = False,
     description: str = "score",
 ) -> WindowOutputs:
-    """Start/end logits (and optionally [CLS] embeddings) of the given windows.
+    """Start/end logits (optionally [CLS] embeddings, and ``reduce``'s rows) of the given
+    windows.
 
     ``dropout=True`` keeps dropout active, which makes each call one Monte-Carlo pass.
     """
@@ -126,7 +142,7 @@ def predict_windows(
     max_length = features.input_ids.shape[1]
     start = torch.full((len(rows), max_length), float("-inf"), device=device)
     end = torch.full((len(rows), max_length), float("-inf"), device=device)
-    embeddings = None
+    embeddings = reduced = None
     for positions, inputs, output in forward_batches(
         model,
         features,
@@ -134,7 +150,7 @@ def predict_windows(
         batch_size,
         device,
         dropout=dropout,
-        output_hidden_states=with_embeddings,
+        output_hidden_states=with_embeddings or reduce is not None,
         bf16=bf16,
         description=description,
     ):
@@ -147,4 +163,9 @@ def predict_windows(
             if embeddings is None:
                 embeddings = torch.empty((len(rows), cls.shape[1]), device=device)
             embeddings[where] = cls
-    return WindowOutputs(rows, start, end, embeddings)
+        if reduce is not None:
+            row_values = reduce(rows[positions], inputs, output).float()
+            if reduced is None:
+                reduced = torch.empty((len(rows), row_values.shape[1]), device=device)
+            reduced[where] = row_values
+    return WindowOutputs(rows, start, end, embeddings, reduced)

@@ -19,15 +19,23 @@ import numpy as np
 import torch
 
 from alqa.features import TokenizedQA
-from alqa.inference import WindowOutputs, forward_batches, predict_windows
+from alqa.inference import WindowOutputs, WindowReducer, forward_batches, predict_windows
 from alqa.span_scoring import QuestionSpans, question_spans
 
 SPANS_KEY = "spans"
 
 
-def windows_key(with_embeddings: bool) -> tuple[str, bool]:
-    """Memo key of the deterministic pass over the candidates' windows."""
-    return ("windows", bool(with_embeddings))
+def windows_key(with_embeddings: bool, reducer: str | None = None) -> tuple[str, bool, str | None]:
+    """Memo key of the deterministic pass over the candidates' windows: with [CLS] embeddings
+    or not, and the ``key`` of the WindowReducer it ran (None for none)."""
+    return ("windows", bool(with_embeddings), reducer)
+
+
+def _serves(key: Hashable, wanted: tuple[str, bool, str | None]) -> bool:
+    """Whether the memoised pass under ``key`` holds everything the ``wanted`` pass would."""
+    if not (isinstance(key, tuple) and len(key) == 3 and key[0] == "windows"):
+        return False
+    return (key[1] or not wanted[1]) and wanted[2] in (None, key[2])
 
 
 class PoolScorer:
@@ -120,10 +128,12 @@ class PoolScorer:
         *,
         dropout: bool = False,
         with_embeddings: bool = False,
+        reduce: WindowReducer | None = None,
         batch_size: int | None = None,
         description: str = "score",
     ) -> WindowOutputs:
-        """Logits (and [CLS] embeddings) of the given pool windows; timed, not memoised."""
+        """Logits (and [CLS] embeddings, ``reduce``'s rows) of the given pool windows; timed,
+        not memoised."""
         with self.model_time():
             return predict_windows(
                 self.model,
@@ -133,6 +143,7 @@ class PoolScorer:
                 self.device,
                 dropout=dropout,
                 with_embeddings=with_embeddings,
+                reduce=reduce,
                 bf16=self.bf16,
                 description=description,
             )
@@ -157,13 +168,23 @@ class PoolScorer:
         """Pool window rows of every candidate question."""
         return self.features.features_of(self._candidates)
 
-    def window_outputs(self, *, with_embeddings: bool = False) -> WindowOutputs:
-        """Deterministic (dropout off) outputs of every window of every candidate question."""
-        if not with_embeddings and windows_key(True) in self._memory:
-            return self.memo(windows_key(True), lambda: None)
+    def window_outputs(
+        self, *, with_embeddings: bool = False, reduce: WindowReducer | None = None
+    ) -> WindowOutputs:
+        """Deterministic (dropout off) outputs of every window of every candidate question.
+
+        One pass per round: a pass already made with more (embeddings, a reducer) serves a
+        request for less.
+        """
+        wanted = windows_key(with_embeddings, None if reduce is None else reduce.key)
+        for key in (wanted, *self._memory):
+            if key in self._memory and _serves(key, wanted):
+                return self.memo(key, lambda: None)
         return self.memo(
-            windows_key(with_embeddings),
-            lambda: self.predict(self.candidate_rows(), with_embeddings=with_embeddings),
+            wanted,
+            lambda: self.predict(
+                self.candidate_rows(), with_embeddings=with_embeddings, reduce=reduce
+            ),
         )
 
     def question_index(self, rows: np.ndarray, questions: np.ndarray | None = None) -> torch.Tensor:

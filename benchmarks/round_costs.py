@@ -6,7 +6,8 @@ In one process, on the same length-sorted windows of one pool:
   known peak, MFU; FLOPs are counted as 2 × non-embedding parameters per token plus
   4 × layers × L × hidden per token for attention (QKᵀ and AV), over the padded batch;
 * every alqa pass as a ratio to that loop: scoring with pooled spans, one MC-dropout pass,
-  the BADGE gradient pass, the loss-prediction pass, evaluation (1.00 = at the bare limit);
+  BADGE's scoring pass with gradient embeddings, the loss-prediction pass, evaluation (1.00 =
+  at the bare limit);
 * one training epoch of alqa's loop against a bare training loop over length-sorted batches
   (the limit) and against a naive one (random order, windows padded to ``max_length``);
 * peak memory (CUDA allocator peak, or the process's peak RSS);
@@ -139,7 +140,10 @@ def alqa_passes(experiment, rows: np.ndarray) -> dict[str, float]:
     seconds = {"scoring with spans": clock(device, scorer.spans)[1]}
     rng = np.random.default_rng(0)
     seconds["one MC-dropout pass"] = clock(device, lambda: mc_span_log_probs(scorer, rng, 1))[1]
-    seconds["BADGE gradient pass"] = clock(device, lambda: gradient_embeddings(scorer))[1]
+    badge_round = round_scorer(experiment, candidates)  # its own round: spans + gradients
+    seconds["BADGE scoring with gradients"] = clock(
+        device, lambda: (gradient_embeddings(badge_round), badge_round.spans())
+    )[1]
     seconds["loss-prediction pass"] = clock(device, lambda: LossPrediction.window_losses(scorer))[1]
     on_pool = dataclasses.replace(
         experiment, evaluation=experiment.pool, eval_features=experiment.pool_features
@@ -232,7 +236,7 @@ def projection(per_window: dict[str, float], train_epoch_per_window: float, wind
         "margin / entropy / least_confidence": score,
         "MC dropout, T=10": score + 10 * mc,
         "MC dropout, T=10, mc_candidates=2000": score + 10 * mc * 2000 / SQUAD_TRAIN_QUESTIONS,
-        "badge": score + SQUAD_TRAIN_QUESTIONS * per_window["BADGE gradient pass"],
+        "badge": pool_windows * per_window["BADGE scoring with gradients"],
         "kcenter / kmeans (embeddings only)": score,
         "loss_prediction": pool_windows * per_window["loss-prediction pass"],
     }
@@ -284,7 +288,6 @@ def main() -> None:
     print(f"peak memory: {peak_memory_mib(device)}")
 
     per_window = {name: s / len(rows) for name, s in passes.items()}
-    per_window["BADGE gradient pass"] = passes["BADGE gradient pass"] / len(experiment.pool)
     projected = projection(per_window, ours / len(train_rows), windows_per_q)
     print(
         f"\nprojected full run on this device: SQuAD v1.1 train pool ({SQUAD_TRAIN_QUESTIONS:,} "

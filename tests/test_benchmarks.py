@@ -27,7 +27,7 @@ def test_round_costs_prints_every_pass_ratio_and_the_projection():
     for name in (
         "scoring with spans",
         "one MC-dropout pass",
-        "BADGE gradient pass",
+        "BADGE scoring with gradients",
         "loss-prediction pass",
         "evaluation",
     ):

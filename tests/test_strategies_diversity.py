@@ -7,6 +7,7 @@ model checks the embeddings themselves against a manual mean and against autogra
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 import textwrap
@@ -28,6 +29,7 @@ from alqa.embeddings import (
     mean_by_question,
     span_gradient_embeddings,
 )
+from alqa.pool_scoring import SPANS_KEY, PoolScorer
 from alqa.strategies import available_strategies
 from alqa.strategies.base import QueryContext
 from alqa.strategies.diversity import Badge, KCenterGreedy, KCenterGreedyPCA, KMeansSampling
@@ -318,6 +320,24 @@ def test_mean_by_question_scatters_windows_to_their_question():
     torch.testing.assert_close(means, _t([[10, 0], [2, 3], [2, 2], [0, 0]]))
 
 
+def _autograd_embedding(model, features, row: int, start: int, end: int) -> torch.Tensor:
+    """d [CE(start) + CE(end)] / d qa_outputs.weight of one unpadded window, by autograd."""
+    length = int(features.lengths[row])
+    model.zero_grad()
+    output = model(
+        input_ids=features.input_ids[row : row + 1, :length].long(),
+        attention_mask=features.attention_mask[row : row + 1, :length].long(),
+        token_type_ids=features.token_type_ids[row : row + 1, :length].long(),
+    )
+    loss = torch.nn.functional.cross_entropy(
+        output.start_logits, torch.tensor([start])
+    ) + torch.nn.functional.cross_entropy(output.end_logits, torch.tensor([end]))
+    loss.backward()
+    gradient = model.qa_outputs.weight.grad.flatten().clone()  # [start row ⊕ end row]
+    model.zero_grad()
+    return gradient
+
+
 def test_gradient_embedding_equals_autograd_on_the_tiny_model(tiny_model_context):
     model, features, scorer, candidates, labeled, multi = tiny_model_context
     context = QueryContext(candidates, labeled, np.random.default_rng(0), 1, scorer(candidates))
@@ -333,20 +353,64 @@ def test_gradient_embedding_equals_autograd_on_the_tiny_model(tiny_model_context
                 spans.start_token[position, 0],
                 spans.end_token[position, 0],
             )
-        length = int(features.lengths[row])
-        model.zero_grad()
-        output = model(
-            input_ids=features.input_ids[row : row + 1, :length].long(),
-            attention_mask=features.attention_mask[row : row + 1, :length].long(),
-            token_type_ids=features.token_type_ids[row : row + 1, :length].long(),
-        )
-        loss = torch.nn.functional.cross_entropy(
-            output.start_logits, start[position : position + 1]
-        ) + torch.nn.functional.cross_entropy(output.end_logits, end[position : position + 1])
-        loss.backward()
-        expected = model.qa_outputs.weight.grad.flatten()  # [start row ⊕ end row]
+        expected = _autograd_embedding(model, features, row, start[position], end[position])
         torch.testing.assert_close(embeddings[position], expected, atol=1e-5, rtol=1e-4)
-    model.zero_grad()
+
+
+class _WindowCounter:
+    """Counts the windows the model is run on (a forward pre-hook)."""
+
+    def __init__(self, model):
+        self.windows = 0
+        self.handle = model.register_forward_pre_hook(self, with_kwargs=True)
+
+    def __call__(self, module, args, kwargs):
+        self.windows += int(kwargs["input_ids"].shape[0])
+
+
+def test_badge_takes_its_gradients_from_the_one_scoring_pass(tiny_model_context):
+    model, features, scorer, candidates, labeled, _ = tiny_model_context
+    round_scorer = scorer(candidates)
+    counter = _WindowCounter(model)
+    try:
+        picks = Badge().query(
+            QueryContext(candidates, labeled, np.random.default_rng(0), 1, round_scorer), 3
+        )
+        round_scorer.spans()  # what the loop's runtime check asks for next: no new pass
+    finally:
+        counter.handle.remove()
+    assert len(set(picks.tolist())) == 3
+    assert counter.windows == len(round_scorer.candidate_rows())  # not candidates + best windows
+
+
+def test_a_best_span_from_elsewhere_gets_its_gradient_from_a_pass_of_its_own(
+    tiny_model_context,
+):
+    # Spans whose best is each question's second-best candidate: not the window's own best,
+    # so the normal pass's reduction does not hold it and those windows are run again.
+    model, features, scorer, candidates, labeled, _ = tiny_model_context
+    spans = scorer(candidates).spans()
+    second_first = [1, 0, *range(2, spans.scores.shape[1])]
+    swapped = dataclasses.replace(
+        spans, **{f: getattr(spans, f)[:, second_first] for f in spans.__dataclass_fields__}
+    )
+    assert bool((swapped.start_token[:, 0] != spans.start_token[:, 0]).any())
+    round_scorer = scorer(candidates)
+    round_scorer.window_outputs()  # the plain pass, as a strategy before BADGE might leave it
+    memory = dict(round_scorer.memory, **{SPANS_KEY: swapped})
+    handed = PoolScorer(model, features, candidates, batch_size=4, n_best=5, memory=memory)
+    counter = _WindowCounter(model)
+    try:
+        embeddings = gradient_embeddings(handed)
+    finally:
+        counter.handle.remove()
+    rows, start, end = best_span_windows(handed)
+    assert counter.windows > len(handed.candidate_rows())  # the gradient pass + the re-runs
+    for position in range(len(candidates)):
+        expected = _autograd_embedding(
+            model, features, int(rows[position]), start[position], end[position]
+        )
+        torch.testing.assert_close(embeddings[position], expected, atol=1e-5, rtol=1e-4)
 
 
 @pytest.mark.parametrize(
