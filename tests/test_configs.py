@@ -10,7 +10,7 @@ from conftest import REPO_ROOT, compose
 from omegaconf import OmegaConf
 
 CONF = REPO_ROOT / "conf"
-GROUPS = ["dataset", "model", "strategy", "budget", "train", "scoring", "logger"]
+GROUPS = ["dataset", "model", "strategy", "budget", "train", "scoring", "logger", "oracle"]
 OPTIONS = [(g, p.stem) for g in GROUPS for p in sorted((CONF / g).glob("*.yaml"))]
 
 
@@ -53,7 +53,17 @@ LAUNCHERS = [
 ]  # needs the optional plugin (tests/test_sweeps.py)
 
 
-@pytest.mark.parametrize(("group", "option"), OPTIONS + LAUNCHERS)
+def _one_per_group_fast(options: list[tuple[str, str]]) -> list:
+    """Every option; all but the last of each group run in `make test-all` only (each one is
+    a subprocess, and test_every_option_composes_and_resolves composes them all in-process)."""
+    last = {group: option for group, option in options}
+    return [
+        pytest.param(group, option, marks=() if last[group] == option else pytest.mark.slow)
+        for group, option in options
+    ]
+
+
+@pytest.mark.parametrize(("group", "option"), _one_per_group_fast(OPTIONS + LAUNCHERS))
 def test_cfg_job_works_from_the_command_line_for_every_option(group, option):
     # a launcher only configures Hydra itself, so it shows in `--cfg hydra`, not in the job
     part = "hydra" if group == "launcher" else "job"
