@@ -10,7 +10,7 @@ its scoring time. Peak memory is the process's peak RSS during the strategy's qu
 before each strategy via /proc/self/clear_refs), and the CUDA peak on a GPU.
 
     python benchmarks/strategy_cost.py \
-        --train-file ../shared/data/qa/squad_v1.1_train.reconstructed.json.gz \
+        --train-file <path to train-v1.1.json> \
         --pool-size 2000 --initial 200 --k 100 --mc-passes 10 [--strategies margin bald ...]
 """
 
