@@ -11,10 +11,12 @@ another key; a damaged file is ignored and rewritten.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
 import logging
+import weakref
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -28,6 +30,21 @@ log = logging.getLogger(__name__)
 
 #: bump when TokenizedQA or the tokenisation changes, so old cache files are not read
 FORMAT = 1
+
+
+#: fingerprint digests by tokenizer object: a run keys its pool and its eval set with one
+_DIGESTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def tokenizer_digest(tokenizer) -> bytes:
+    """sha256 of :func:`tokenizer_fingerprint`, computed once per tokenizer object."""
+    try:
+        return _DIGESTS[tokenizer]
+    except (KeyError, TypeError):  # TypeError: an object that takes no weak reference
+        digest = hashlib.sha256(tokenizer_fingerprint(tokenizer)).digest()
+    with contextlib.suppress(TypeError):
+        _DIGESTS[tokenizer] = digest
+    return digest
 
 
 def tokenizer_fingerprint(tokenizer) -> bytes:
@@ -48,7 +65,7 @@ def tokenizer_fingerprint(tokenizer) -> bytes:
 def cache_key(rows: Sequence[QARow], tokenizer, max_length: int, stride: int) -> str:
     """A content hash of what the windows are made from."""
     digest = hashlib.sha256(json.dumps([FORMAT, max_length, stride]).encode())
-    digest.update(hashlib.sha256(tokenizer_fingerprint(tokenizer)).digest())
+    digest.update(tokenizer_digest(tokenizer))
     for row in rows:
         record = [row["id"], row["question"], row["context"], row["answers"]]
         digest.update(json.dumps(record, ensure_ascii=False).encode())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import weakref
 
 import pytest
 import torch
@@ -10,6 +11,7 @@ from conftest import REPO_ROOT, run_tiny
 from omegaconf import OmegaConf
 
 import alqa.experiment
+from alqa import feature_cache
 from alqa.data import read_qa_file
 from alqa.feature_cache import cached_features
 from alqa.features import tokenize_questions
@@ -93,3 +95,22 @@ def test_a_second_run_skips_tokenising_and_gives_the_same_results(tiny_data, tmp
     assert calls == ["tokenize pool", "tokenize eval"]  # nothing tokenised the second time
     for a, b in zip(first["rounds"], second["rounds"]):
         assert (a["selected_ids"], a["f1"]) == (b["selected_ids"], b["f1"])
+
+
+def test_a_tokenizer_is_fingerprinted_once_and_another_one_again(rows_and_tokenizer, monkeypatch):
+    rows, tokenizer = rows_and_tokenizer
+    calls = []
+    real = feature_cache.tokenizer_fingerprint
+
+    def counting(tok):
+        calls.append(tok)
+        return real(tok)
+
+    monkeypatch.setattr(feature_cache, "tokenizer_fingerprint", counting)
+    monkeypatch.setattr(feature_cache, "_DIGESTS", weakref.WeakKeyDictionary())
+    pool_key = feature_cache.cache_key(rows, tokenizer, 128, 32)
+    eval_key = feature_cache.cache_key(rows[:3], tokenizer, 128, 32)  # the same run's eval set
+    assert len(calls) == 1 and pool_key != eval_key
+    other = load_tokenizer(OmegaConf.load(REPO_ROOT / "conf" / "model" / "tiny.yaml"))
+    assert feature_cache.cache_key(rows, other, 128, 32) == pool_key  # same definition
+    assert len(calls) == 2
