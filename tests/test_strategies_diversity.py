@@ -94,6 +94,7 @@ def test_kcenter_without_labeled_and_with_duplicates_picks_distinct():
     assert sorted(picked.tolist()) == list(range(6))
 
 
+@pytest.mark.slow  # a subprocess on 50,000 points: make test-all
 def test_kcenter_memory_is_linear_in_pool_size():
     """50,000 candidates × 3,000 labeled: N×N (10 GB) or N×|labeled| (600 MB) would not fit.
 
