@@ -72,43 +72,32 @@ def build(args):
 
 
 def best_spans(experiment, bf16: bool) -> tuple[list[str], float]:
-    """Each evaluation question's best answer text, and the pass's seconds."""
-    from alqa.inference import predict_windows
-    from alqa.span_scoring import best_answers, question_spans
+    """Each evaluation question's best answer text, and the seconds of the pass (with its
+    span pooling)."""
+    from alqa.evaluation import predicted_answers
 
-    features, settings = experiment.eval_features, experiment.settings
+    settings = experiment.settings
     started = time.perf_counter()
-    outputs = predict_windows(
+    answers = predicted_answers(
         experiment.model,
-        features,
-        np.arange(features.num_features),
-        settings.train.eval_batch_size,
-        experiment.device,
+        experiment.eval_features,
+        [row["context"] for row in experiment.evaluation],
+        batch_size=settings.train.eval_batch_size,
+        n_best=settings.scoring.n_best,
+        max_answer_length=settings.scoring.max_answer_length,
+        device=experiment.device,
         bf16=bf16,
+        with_null=experiment.with_null,
+        null_threshold=settings.scoring.null_threshold,
         description="bf16" if bf16 else "fp32",
     )
-    seconds = time.perf_counter() - started
-    spans = question_spans(
-        outputs.start_logits,
-        outputs.end_logits,
-        features.offsets,
-        features.example_index,
-        features.num_examples,
-        settings.scoring.n_best,
-        settings.scoring.max_answer_length,
-        with_null=experiment.with_null,
-    )
-    contexts = [row["context"] for row in experiment.evaluation]
-    return best_answers(spans, contexts, settings.scoring.null_threshold), seconds
+    return answers, time.perf_counter() - started
 
 
 def f1_of(experiment, answers: list[str]) -> float:
-    from alqa.metrics import question_scores
+    from alqa.evaluation import answer_scores
 
-    rows = experiment.evaluation
-    predictions = {r["id"]: a for r, a in zip(rows, answers)}
-    references = {r["id"]: r["answers"]["text"] for r in rows}
-    return 100.0 * float(np.mean(question_scores(predictions, references).f1))
+    return 100.0 * float(np.mean(answer_scores(experiment.evaluation, answers).f1))
 
 
 def step_seconds(experiment, rows: np.ndarray, steps: int, cpu_bf16: bool) -> float:
