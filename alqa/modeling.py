@@ -82,7 +82,9 @@ def build_model(model_cfg: Any, tokenizer: PreTrainedTokenizerBase) -> PreTraine
         config = AutoConfig.for_model(model_type, vocab_size=len(tokenizer), **settings)
         return AutoModelForQuestionAnswering.from_config(config)
     model = _load(AutoModelForQuestionAnswering.from_pretrained, model_cfg.name_or_path, "model")
-    return model
+    # transformers 5 loads a checkpoint in the dtype it was saved in (many are saved in bf16 or
+    # fp16); AdamW needs fp32 master weights, and autocast provides the fast half-precision math
+    return model.to(torch.float32)
 
 
 class InitialWeights:

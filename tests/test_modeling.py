@@ -71,3 +71,11 @@ def test_devices():
     assert pick_device("auto").type == expected
     with pytest.raises(ConfigError, match="train.device=cuda:99"):
         pick_device("cuda:99")
+
+
+def test_a_half_precision_checkpoint_trains_with_fp32_master_weights(tmp_path):
+    # transformers 5 keeps a checkpoint's saved dtype; AdamW on fp16 weights underflows
+    tokenizer = load_tokenizer(TINY)
+    build_model(TINY, tokenizer).half().save_pretrained(tmp_path)
+    loaded = build_model(OmegaConf.create({"name_or_path": str(tmp_path)}), tokenizer)
+    assert {parameter.dtype for parameter in loaded.parameters()} == {torch.float32}
