@@ -48,7 +48,17 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--pool", type=int, default=2000, help="pool questions to measure on")
     parser.add_argument("--train-file", help="default: the embedded SQuAD sample")
     parser.add_argument("--batch-size", type=int, default=64, help="scoring batch size")
-    parser.add_argument("--peak-tflops", type=float, help="peak FLOP/s for MFU (TFLOP/s)")
+    parser.add_argument(
+        "--peak-tflops",
+        help="peak FLOP/s for MFU, in TFLOP/s, or 'measure': a large bf16 matrix product's rate "
+        "on this GPU (default: the datasheet's dense bf16 peak for known GPUs)",
+    )
+    parser.add_argument(
+        "--override",
+        action="append",
+        default=[],
+        help="a further Hydra override, e.g. model.name_or_path=<folder> (repeatable)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     return parser.parse_args()
 
@@ -72,7 +82,7 @@ def build(args):
     ]
     if args.train_file:
         overrides += [f"dataset.train_file={args.train_file}"]
-    return build_experiment(compose(overrides))
+    return build_experiment(compose(overrides + args.override))
 
 
 def synchronize(device: torch.device) -> None:
@@ -212,22 +222,40 @@ def peak_memory_mib(device: torch.device) -> str:
     return f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB (peak RSS)"
 
 
+def measured_matmul_flops(device: torch.device, size: int = 8192, repeats: int = 10) -> float:
+    """A bf16 matrix product's FLOP/s on random data: the ceiling this GPU reaches in practice."""
+    a, b = (torch.randn(size, size, device=device, dtype=torch.bfloat16) for _ in range(2))
+    for _ in range(3):
+        a @ b
+    _, seconds = clock(device, lambda: [a @ b for _ in range(repeats)])
+    return 2 * size**3 * repeats / seconds
+
+
 def peak_flops(args, device: torch.device) -> float | None:
+    if args.peak_tflops == "measure":
+        if device.type != "cuda":
+            sys.exit("--peak-tflops measure needs --device cuda")
+        peak = measured_matmul_flops(device)
+        print(f"measured peak: an 8192^3 bf16 matrix product runs at {peak / 1e12:.0f} TFLOP/s")
+        return peak
     if args.peak_tflops:
-        return args.peak_tflops * 1e12
+        return float(args.peak_tflops) * 1e12
     if device.type == "cuda":
         name = torch.cuda.get_device_name(device)
         return next((peak for key, peak in KNOWN_PEAKS.items() if key in name), None)
     return None
 
 
-def projection(per_window: dict[str, float], train_epoch_per_window: float, windows_per_q):
-    """Seconds per round and per 10-round run, full SQuAD train pool, per strategy family."""
+def projection(per_window: dict[str, float], train_epoch_per_window: float, windows_per_q, recipe):
+    """Seconds per 10-round run, full SQuAD train pool, per strategy family."""
     pool_windows = SQUAD_TRAIN_QUESTIONS * windows_per_q
     eval_windows = 2000 * windows_per_q
     labeled = np.linspace(200, 2000, FULL_RUN_ROUNDS)  # the showcase's budget
-    # each round trains max(3 epochs, 300 steps of 16) over the labeled windows
-    train = sum(max(3 * n * windows_per_q, 300 * 16) * train_epoch_per_window for n in labeled)
+    # each round trains max(epochs, min_steps of batch_size) over the labeled windows
+    floor = recipe.min_steps * recipe.batch_size
+    train = sum(
+        max(recipe.epochs * n * windows_per_q, floor) * train_epoch_per_window for n in labeled
+    )
     base = train + FULL_RUN_ROUNDS * eval_windows * per_window["evaluation"]
     score = pool_windows * per_window["scoring with spans"]
     mc = pool_windows * per_window["one MC-dropout pass"]
@@ -288,11 +316,13 @@ def main() -> None:
     print(f"peak memory: {peak_memory_mib(device)}")
 
     per_window = {name: s / len(rows) for name, s in passes.items()}
-    projected = projection(per_window, ours / len(train_rows), windows_per_q)
+    recipe = experiment.settings.train
+    projected = projection(per_window, ours / len(train_rows), windows_per_q, recipe)
     print(
         f"\nprojected full run on this device: SQuAD v1.1 train pool ({SQUAD_TRAIN_QUESTIONS:,} "
         f"questions, ~{SQUAD_TRAIN_QUESTIONS * windows_per_q:,.0f} windows), 2,000 eval "
-        f"questions, {FULL_RUN_ROUNDS} rounds of 200 (200..2,000 labels), min 300 steps/round:"
+        f"questions, {FULL_RUN_ROUNDS} rounds of 200 (200..2,000 labels), {recipe.epochs} epochs "
+        f"and at least {recipe.min_steps} steps of {recipe.batch_size} per round:"
     )
     print("| strategy family | hours per run |")
     print("|---|--:|")
