@@ -1,5 +1,6 @@
-"""The CUDA code path: bf16 autocast in training and scoring, MC dropout, k-center and BADGE
-on the GPU, resume, and the same picks for the same seed. Skipped without CUDA."""
+"""The CUDA code path: bf16 autocast in training and scoring, MC dropout, k-center, BADGE,
+loss prediction and CEAL on the GPU, resume, and the same picks for the same seed. Skipped
+without CUDA."""
 
 from __future__ import annotations
 
@@ -45,7 +46,9 @@ def test_training_and_scoring_run_under_bf16_autocast(tiny_data):
     assert torch.allclose(spans.probs.sum(dim=1), torch.ones(20, device="cuda"), atol=1e-3)
 
 
-@pytest.mark.parametrize("strategy", ["bald", "kcenter", "badge", "margin"])
+@pytest.mark.parametrize(
+    "strategy", ["bald", "kcenter", "badge", "margin", "loss_prediction", "ceal"]
+)
 def test_strategies_run_on_cuda_and_pick_the_same_twice(tiny_data, tmp_path, strategy):
     extra = (*CUDA, f"strategy={strategy}", "budget.quota=8", "budget.per_round=4")
     if strategy == "bald":
