@@ -116,14 +116,15 @@ def predict_window_losses(
     """[num_windows] predicted loss of each window from no-grad forward ``batches``
     (positions, inputs, output with hidden states), as ``PoolScorer.forward`` yields them.
 
-    Only the tapped layers' pooled features are used and one float per window is kept.
+    Only the tapped layers' pooled features are used and one float per window is kept, on the
+    device until the pass ends (no host synchronisation per batch).
     """
-    predicted = torch.empty(num_windows)
+    predicted = torch.empty(num_windows, device=device)
     for positions, inputs, output in batches:
         with autocast_context(device, bf16):
             batch_losses = module(output.hidden_states, inputs["attention_mask"])
-        predicted[torch.as_tensor(positions)] = batch_losses.float().cpu()
-    return predicted
+        predicted[torch.as_tensor(positions, device=device)] = batch_losses.float()
+    return predicted.cpu()
 
 
 def max_per_question(
