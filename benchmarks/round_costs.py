@@ -6,10 +6,12 @@ In one process, on the same length-sorted windows of one pool:
   known peak, MFU; FLOPs are counted as 2 × non-embedding parameters per token plus
   4 × layers × L × hidden per token for attention (QKᵀ and AV), over the padded batch;
 * every alqa pass as a ratio to that loop: scoring with pooled spans, one MC-dropout pass,
-  BADGE's scoring pass with gradient embeddings, the loss-prediction pass, evaluation (1.00 =
+  an MC-dropout pass when 4 passes share each batch (``strategy.mc_batch_passes=4``), BADGE's
+  scoring pass with gradient embeddings, the loss-prediction pass, evaluation (1.00 =
   at the bare limit);
 * one training epoch of alqa's loop against a bare training loop over length-sorted batches
-  (the limit) and against a naive one (random order, windows padded to ``max_length``);
+  (the limit) and against a naive one (random order, windows padded to ``max_length``); on
+  CUDA also through ``torch.compile`` (``train.compile``), its first epoch and its second;
 * peak memory (CUDA allocator peak, or the process's peak RSS);
 * a projected table for a full run: the SQuAD v1.1 train pool (87,599 questions), 10 rounds,
   per strategy family, from the measured seconds per window.
@@ -150,6 +152,8 @@ def alqa_passes(experiment, rows: np.ndarray) -> dict[str, float]:
     seconds = {"scoring with spans": clock(device, scorer.spans)[1]}
     rng = np.random.default_rng(0)
     seconds["one MC-dropout pass"] = clock(device, lambda: mc_span_log_probs(scorer, rng, 1))[1]
+    batched = clock(device, lambda: mc_span_log_probs(scorer, rng, 4, passes_per_batch=4))[1]
+    seconds["MC-dropout pass, 4 passes per batch (per pass)"] = batched / 4
     badge_round = round_scorer(experiment, candidates)  # its own round: spans + gradients
     seconds["BADGE scoring with gradients"] = clock(
         device, lambda: (gradient_embeddings(badge_round), badge_round.spans())
@@ -203,7 +207,8 @@ def bare_training(experiment, rows: np.ndarray, padded_random: bool) -> float:
     return clock(device, loop)[1]
 
 
-def alqa_training(experiment, rows: np.ndarray) -> float:
+def alqa_training(experiment, rows: np.ndarray, model: torch.nn.Module | None = None) -> float:
+    """One epoch of alqa's training loop, through ``model`` (default: the experiment's own)."""
     from alqa.training import train_model
 
     experiment.initial_weights.restore(experiment.model)
@@ -211,9 +216,29 @@ def alqa_training(experiment, rows: np.ndarray) -> float:
     return clock(
         experiment.device,
         lambda: train_model(
-            experiment.model, experiment.pool_features, rows, settings, experiment.device, 0
+            model or experiment.model,
+            experiment.pool_features,
+            rows,
+            settings,
+            experiment.device,
+            0,
         ),
     )[1]
+
+
+def compiled_training(experiment, rows: np.ndarray, eager: float) -> None:
+    """``train.compile``'s effect: two epochs through torch.compile (the first compiles)."""
+    compiled = torch.compile(experiment.model, dynamic=True)  # as Experiment.training_model
+    try:
+        first = alqa_training(experiment, rows, compiled)
+        second = alqa_training(experiment, rows, compiled)
+    except Exception as error:  # noqa: BLE001 - report it; the other numbers still stand
+        print(f"  train.compile failed: {type(error).__name__}: {str(error)[:300]}")
+        return
+    print(
+        f"  train.compile: first epoch {first:.2f} s (compiling), second {second:.2f} s "
+        f"(eager / compiled = {eager / second:.2f})"
+    )
 
 
 def peak_memory_mib(device: torch.device) -> str:
@@ -259,10 +284,12 @@ def projection(per_window: dict[str, float], train_epoch_per_window: float, wind
     base = train + FULL_RUN_ROUNDS * eval_windows * per_window["evaluation"]
     score = pool_windows * per_window["scoring with spans"]
     mc = pool_windows * per_window["one MC-dropout pass"]
+    mc_batched = pool_windows * per_window["MC-dropout pass, 4 passes per batch (per pass)"]
     families = {
         "random": 0.0,
         "margin / entropy / least_confidence": score,
         "MC dropout, T=10": score + 10 * mc,
+        "MC dropout, T=10, mc_batch_passes=4": score + 10 * mc_batched,
         "MC dropout, T=10, mc_candidates=2000": score + 10 * mc * 2000 / SQUAD_TRAIN_QUESTIONS,
         "badge": pool_windows * per_window["BADGE scoring with gradients"],
         "kcenter / kmeans (embeddings only)": score,
@@ -313,6 +340,8 @@ def main() -> None:
     print(f"\ntraining epoch over {len(train_rows)} windows: alqa {ours:.2f} s")
     print(f"  bare length-sorted loop {limit:.2f} s (alqa / bare = {ours / limit:.2f})")
     print(f"  naive random padded loop {naive:.2f} s (naive / alqa = {naive / ours:.2f})")
+    if device.type == "cuda":  # on a CPU, inductor needs a C++ toolchain and minutes
+        compiled_training(experiment, train_rows, ours)
     print(f"peak memory: {peak_memory_mib(device)}")
 
     per_window = {name: s / len(rows) for name, s in passes.items()}
