@@ -41,7 +41,7 @@ def test_public_keys_and_defaults_follow_the_seed():
     assert cfg.budget.initial == 100 and cfg.budget.quota == 1000
     assert cfg.scoring.n_best == 20 and cfg.scoring.max_answer_length == 30
     assert cfg.model.max_length == 384 and cfg.model.stride == 128
-    assert cfg.model.name == "minilm" and cfg.train.learning_rate == pytest.approx(3e-4)
+    assert cfg.model.name == "minilm" and cfg.train.learning_rate == pytest.approx(1e-4)
     for key in ("train_file", "eval_file", "pool_size", "eval_size"):
         assert key in cfg.dataset
 
