@@ -39,6 +39,8 @@ def read_records(path: Path) -> list[Any]:
             pos += room
             continue
         _crc, length, kind = struct.unpack("<IHB", data[pos : pos + 7])
+        if pos + 7 + length > len(data):
+            break  # still being written by wandb's service: read again later (OfflineRun)
         chunk = data[pos + 7 : pos + 7 + length]
         pos += 7 + length
         if kind == 0:
