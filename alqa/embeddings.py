@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from alqa.inference import to_device
 from alqa.pool_scoring import PoolScorer
 from alqa.span_scoring import window_candidates
 
@@ -226,12 +227,12 @@ def _second_pass(
     with scorer.model_time(), torch.no_grad():
         for positions, inputs, output in batches:
             where = torch.as_tensor(positions)
-            embeddings[where.to(device)] = span_gradient_embeddings(
+            embeddings[to_device(where, device)] = span_gradient_embeddings(
                 output.hidden_states[-1],
                 output.start_logits,
                 output.end_logits,
                 inputs["attention_mask"],
-                start[where].to(device),
-                end[where].to(device),
+                to_device(start[where], device),
+                to_device(end[where], device),
             )
     return embeddings

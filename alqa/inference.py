@@ -55,7 +55,13 @@ def batch_inputs(
     }
     if features.token_type_ids is not None:
         inputs["token_type_ids"] = features.token_type_ids[index, :length].long()
-    return {k: v.to(device, non_blocking=True) for k, v in inputs.items()}
+    return {k: to_device(v, device) for k, v in inputs.items()}
+
+
+def to_device(values: np.ndarray | torch.Tensor, device: torch.device) -> torch.Tensor:
+    """``values`` copied to ``device`` without waiting: a blocking copy from host memory makes
+    the host wait for the GPU to drain, which per batch stalls every pass and training step."""
+    return torch.as_tensor(values).to(device, non_blocking=True)
 
 
 @functools.cache
@@ -155,7 +161,7 @@ def predict_windows(
         description=description,
     ):
         length = inputs["input_ids"].shape[1]
-        where = torch.as_tensor(positions, device=device)
+        where = to_device(positions, device)
         start[where, :length] = output.start_logits.float()
         end[where, :length] = output.end_logits.float()
         if with_embeddings:

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from alqa.inference import autocast_context
+from alqa.inference import autocast_context, to_device
 
 
 def spread_layers(num_hidden_layers: int, count: int = 3) -> list[int]:
@@ -123,7 +123,7 @@ def predict_window_losses(
     for positions, inputs, output in batches:
         with autocast_context(device, bf16):
             batch_losses = module(output.hidden_states, inputs["attention_mask"])
-        predicted[torch.as_tensor(positions, device=device)] = batch_losses.float()
+        predicted[to_device(positions, device)] = batch_losses.float()
     return predicted.cpu()
 
 

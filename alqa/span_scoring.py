@@ -103,7 +103,7 @@ def _window_candidates_chunk(
     n_best: int,
     max_answer_length: int,
 ) -> WindowCandidates:
-    offsets = offsets.to(start_logits.device)
+    offsets = offsets.to(start_logits.device, non_blocking=True)  # no host wait per batch
     in_context = offsets[..., 0] >= 0
     start = start_logits.float().masked_fill(~in_context, NEG_INF)
     end = end_logits.float().masked_fill(~in_context, NEG_INF)

@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 from transformers import get_linear_schedule_with_warmup
 
 from alqa.features import TokenizedQA
-from alqa.inference import autocast_context, batch_inputs
+from alqa.inference import autocast_context, batch_inputs, to_device
 from alqa.settings import autocast_bf16
 
 log = logging.getLogger(__name__)
@@ -139,7 +139,7 @@ def train_model(
         with autocast_context(device, bf16):
             output = model(**inputs, output_hidden_states=auxiliary_loss is not None)
             per_window = qa_loss_per_window(
-                output, starts[batch].to(device), ends[batch].to(device)
+                output, to_device(starts[batch], device), to_device(ends[batch], device)
             )
             loss = per_window.mean()
             if auxiliary_loss is not None:
