@@ -59,6 +59,7 @@ stage() {  # stage NAME LIMIT COMMAND...: run with a time limit, log to OUT/NAME
 
 full_squad_run() {  # full_squad_run NAME STRATEGY: one AL round over the whole train file
     local name=$1 strategy=$2
+    rm -rf "${WORK:?}/$name"  # a run left by an earlier call would resume, finished, in no time
     stage "$name" "${ROUND_LIMIT:-150}" "$PYTHON" main.py "model=$MODEL" \
         dataset=squad "dataset.train_file=$TRAIN" "dataset.eval_file=$EVAL" \
         "dataset.pool_size=${POOL:-null}" "dataset.eval_size=$EVAL_SIZE" "train.device=$DEVICE" \
@@ -84,6 +85,7 @@ for name in $STAGES; do
         full_squad_run round_entropy entropy
         full_squad_run round_badge badge ;;
     showcase)
+        rm -rf "${WORK:?}/showcase" "$WORK/showcase_compare"
         stage showcase "${SHOWCASE_LIMIT:-540}" "$PYTHON" main.py -m sweep=showcase \
             launcher=joblib hydra.launcher.n_jobs="${SHOWCASE_JOBS:-4}" \
             "dataset.train_file=$TRAIN" "dataset.eval_file=$EVAL" logger=none \

@@ -169,18 +169,19 @@ def alqa_passes(experiment, rows: np.ndarray) -> dict[str, float]:
 def bare_training(experiment, rows: np.ndarray, padded_random: bool) -> float:
     """One epoch of a plain loop: AdamW steps over length-sorted trimmed batches (the limit),
     or over random batches padded to max_length (what a naive loop does)."""
-    from alqa.inference import autocast_context, batch_inputs
-    from alqa.training import qa_loss_per_window
+    from alqa.inference import autocast_context, batch_inputs, to_device
+    from alqa.training import make_optimizer, qa_loss_per_window
 
     model, device, features = experiment.model, experiment.device, experiment.pool_features
     train = experiment.settings.train
     experiment.initial_weights.restore(model)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=train.learning_rate)
     if padded_random:
         order = np.random.default_rng(0).permutation(rows)
         batches = [order[i : i + train.batch_size] for i in range(0, len(rows), train.batch_size)]
     else:
         batches = length_sorted_batches(features, rows, train.batch_size)
+    # alqa's own optimizer (fused AdamW on CUDA) and schedule, so only the loop differs
+    optimizer, scheduler = make_optimizer(list(model.parameters()), train, len(batches), device)
 
     def loop():
         model.train()
@@ -189,19 +190,20 @@ def bare_training(experiment, rows: np.ndarray, padded_random: bool) -> float:
             inputs = batch_inputs(features, batch, device)
             if padded_random:
                 inputs = {
-                    "input_ids": features.input_ids[index].long().to(device),
-                    "attention_mask": features.attention_mask[index].long().to(device),
+                    "input_ids": to_device(features.input_ids[index].long(), device),
+                    "attention_mask": to_device(features.attention_mask[index].long(), device),
                 }
             with autocast_context(device, train.autocast_bf16(device)):
                 output = model(**inputs)
                 loss = qa_loss_per_window(
                     output,
-                    features.start_positions[index].to(device),
-                    features.end_positions[index].to(device),
+                    to_device(features.start_positions[index], device),
+                    to_device(features.end_positions[index], device),
                 ).mean()
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
+            scheduler.step()
         model.eval()
 
     return clock(device, loop)[1]
@@ -216,7 +218,7 @@ def alqa_training(experiment, rows: np.ndarray, model: torch.nn.Module | None = 
     return clock(
         experiment.device,
         lambda: train_model(
-            model or experiment.model,
+            experiment.model if model is None else model,  # bool() of a compiled module raises
             experiment.pool_features,
             rows,
             settings,
@@ -250,10 +252,14 @@ def peak_memory_mib(device: torch.device) -> str:
 def measured_matmul_flops(device: torch.device, size: int = 8192, repeats: int = 10) -> float:
     """A bf16 matrix product's FLOP/s on random data: the ceiling this GPU reaches in practice."""
     a, b = (torch.randn(size, size, device=device, dtype=torch.bfloat16) for _ in range(2))
-    for _ in range(3):
-        a @ b
-    _, seconds = clock(device, lambda: [a @ b for _ in range(repeats)])
-    return 2 * size**3 * repeats / seconds
+    out = torch.empty_like(a)
+
+    def products():  # into one buffer: no allocations timed, no outputs held
+        for _ in range(repeats):
+            torch.matmul(a, b, out=out)
+
+    products()
+    return 2 * size**3 * repeats / clock(device, products)[1]
 
 
 def peak_flops(args, device: torch.device) -> float | None:
@@ -261,6 +267,8 @@ def peak_flops(args, device: torch.device) -> float | None:
         if device.type != "cuda":
             sys.exit("--peak-tflops measure needs --device cuda")
         peak = measured_matmul_flops(device)
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats(device)  # the peak reported later is alqa's
         print(f"measured peak: an 8192^3 bf16 matrix product runs at {peak / 1e12:.0f} TFLOP/s")
         return peak
     if args.peak_tflops:
@@ -334,14 +342,13 @@ def main() -> None:
         print(f"| {name} | {seconds:.2f} | {seconds / bare['seconds']:.2f} |")
 
     train_rows = rows[: min(len(rows), 64 * experiment.settings.train.batch_size)]
-    limit = bare_training(experiment, train_rows, padded_random=False)
+    bare_training(experiment, train_rows[: 4 * experiment.settings.train.batch_size], False)
+    limit = bare_training(experiment, train_rows, padded_random=False)  # after a warm-up
     naive = bare_training(experiment, train_rows, padded_random=True)
     ours = alqa_training(experiment, train_rows)
     print(f"\ntraining epoch over {len(train_rows)} windows: alqa {ours:.2f} s")
     print(f"  bare length-sorted loop {limit:.2f} s (alqa / bare = {ours / limit:.2f})")
     print(f"  naive random padded loop {naive:.2f} s (naive / alqa = {naive / ours:.2f})")
-    if device.type == "cuda":  # on a CPU, inductor needs a C++ toolchain and minutes
-        compiled_training(experiment, train_rows, ours)
     print(f"peak memory: {peak_memory_mib(device)}")
 
     per_window = {name: s / len(rows) for name, s in passes.items()}
@@ -357,6 +364,9 @@ def main() -> None:
     print("|---|--:|")
     for name, seconds in projected.items():
         print(f"| {name} | {seconds / 3600:.2f} |")
+    if device.type == "cuda":  # last: compiling may take a minute. On a CPU, inductor needs a
+        print()  # C++ toolchain and minutes
+        compiled_training(experiment, train_rows, ours)
 
 
 if __name__ == "__main__":
