@@ -60,12 +60,16 @@ def label_savings(
 ) -> float | None:
     """Labels saved by a strategy relative to random sampling (None if it never catches up).
 
-    The target is random's final score; the savings are random's final labeled count minus the
-    labels the strategy needed to reach that score. Negative values mean the strategy needed
-    more labels than random and are returned as is, so a bad strategy is not hidden.
+    The target is random's final score; the savings are the labels random needed to first
+    reach that score minus the labels the strategy needed. Random's own need is read off its
+    curve, not taken as its last budget: a curve that dips at the end reached its final score
+    earlier, and counting from the last budget would credit every strategy, random's own
+    copy too, with labels it never saved. Negative values mean the strategy needed more labels
+    than random and are returned as is, so a bad strategy is not hidden.
     """
-    rx, ry = _as_curve(*random_curve)
-    needed = labels_to_reach(*strategy_curve, target=float(ry[-1]))
+    _, ry = _as_curve(*random_curve)
+    target = float(ry[-1])
+    needed = labels_to_reach(*strategy_curve, target=target)
     if needed is None:
         return None
-    return float(rx[-1] - needed)
+    return float(labels_to_reach(*random_curve, target=target) - needed)

@@ -84,6 +84,15 @@ def test_label_savings_of_random_against_itself_is_zero_for_a_rising_curve() -> 
     assert label_savings(curve, curve) == pytest.approx(0.0)
 
 
+def test_label_savings_count_from_where_a_dipping_random_curve_first_reached_its_end() -> None:
+    random_curve = ([100, 200, 300], [40, 60, 55])  # its final 55 was first reached at 175
+    assert label_savings(random_curve, random_curve) == pytest.approx(0.0)
+    same_as_random = ([100, 200, 300], [40, 60, 50])  # reaches 55 at 175 too: saved nothing
+    assert label_savings(same_as_random, random_curve) == pytest.approx(0.0)
+    faster = ([100, 200, 300], [55, 60, 70])  # reaches 55 at 100
+    assert label_savings(faster, random_curve) == pytest.approx(175 - 100)
+
+
 def test_area_under_budget_curve_trapezoid_by_hand() -> None:
     # Trapezoids: (40+60)/2*100 = 5000 and (60+70)/2*200 = 13000; span 300 -> 18000/300 = 60.
     assert area_under_budget_curve([100, 200, 400], [40, 60, 70]) == pytest.approx(60.0)
