@@ -14,9 +14,20 @@ from pathlib import Path
 from typing import Any
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
+def _temporary_file(path: Path) -> tuple[int, str]:
+    """A temporary file beside ``path`` with the permissions a plain ``open`` would give it:
+    ``mkstemp`` makes files owner-only, which would hide a run's results and annotation tasks
+    from the rest of a team on a shared server."""
     path.parent.mkdir(parents=True, exist_ok=True)
     descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(temporary, 0o666 & ~umask)
+    return descriptor, temporary
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    descriptor, temporary = _temporary_file(path)
     try:
         with os.fdopen(descriptor, "wb") as handle:
             handle.write(data)
@@ -43,8 +54,7 @@ def atomic_save_torch(path: Path, obj: Any) -> None:
     """``torch.save`` through a temporary file (model weights for warm-start resume)."""
     import torch  # here, so the JSON helpers stay light (alqa.sweep loads at Hydra start-up)
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    descriptor, temporary = _temporary_file(path)
     os.close(descriptor)
     try:
         torch.save(obj, temporary)

@@ -94,3 +94,20 @@ def test_a_write_that_dies_leaves_the_previous_file_whole(tmp_path, monkeypatch)
         atomic.atomic_write_json(path, {"round": 2})
     assert json.loads(path.read_text()) == {"round": 1}
     assert [p.name for p in tmp_path.iterdir()] == ["results.json"]  # no temporary left over
+
+
+@pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
+def test_atomic_writes_get_the_permissions_the_umask_gives(tmp_path, umask, mode):
+    """Results and annotation tasks must be readable by a team when the umask says so."""
+    import stat
+
+    from alqa.atomic import atomic_save_torch
+
+    previous = os.umask(umask)
+    try:
+        atomic_write_json(tmp_path / "results.json", {"rounds": []})
+        atomic_save_torch(tmp_path / "model.pt", {"w": 1})
+    finally:
+        os.umask(previous)
+    for name in ("results.json", "model.pt"):
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == mode
