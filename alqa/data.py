@@ -544,7 +544,25 @@ def load_pool_and_eval(
     pool = subsample(pool, pool_size, seed, stream=0)
     evaluation = subsample(evaluation, eval_size, seed, stream=1)
     log.info("pool: %d questions, eval: %d questions", len(pool), len(evaluation))
+    warn_of_shared_questions(pool, evaluation)
     return pool, evaluation
+
+
+def warn_of_shared_questions(pool: list[QARow], evaluation: list[QARow]) -> int:
+    """Warn when evaluation questions are also in the pool (same question on the same context,
+    whatever their ids: XQuAD-en, say, is taken from SQuAD's dev set): once labeled, their
+    scores measure memory, not learning. Returns how many are shared."""
+    in_pool = {(row["question"].strip(), row["context"]) for row in pool}
+    shared = sum((row["question"].strip(), row["context"]) in in_pool for row in evaluation)
+    if shared:
+        log.warning(
+            "%d of the %d evaluation questions are also in the pool (same question and "
+            "context): labeled ones would score memory, not learning; evaluate on questions "
+            "the pool does not hold (another split or file)",
+            shared,
+            len(evaluation),
+        )
+    return shared
 
 
 @dataclass(frozen=True)

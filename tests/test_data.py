@@ -382,3 +382,37 @@ def test_columns_also_rename_a_jsonl_files_keys(tmp_path):
     rows = load_split(str(path), None, "train", TRAIN_KEY, columns=COLUMNS)
     assert [r["id"] for r in rows] == ["r0", "r1", "r2"]
     assert rows[2]["answers"] == {"text": ["102"], "answer_start": [25]}
+
+
+def test_evaluation_questions_also_in_the_pool_are_warned_of_whatever_their_ids(tmp_path, caplog):
+    from alqa.data import load_pool_and_eval
+
+    document = make_squad(4, seed=3)
+    pool_file = tmp_path / "pool.json"
+    pool_file.write_text(json.dumps(document))
+    paragraph = document["data"][0]["paragraphs"][0]
+    for number, qa in enumerate(paragraph["qas"]):
+        qa["id"] = f"renamed-{number}"  # another dataset's id scheme, same questions
+    eval_file = squad_file(tmp_path, [(paragraph["context"], paragraph["qas"])], name="e.json")
+    other_file = tmp_path / "other.json"
+    other_file.write_text(json.dumps(make_squad(2, seed=9)))
+    common = dict(hub_name=None, train_split="train", eval_split="validation", seed=0)
+    with caplog.at_level(logging.WARNING, logger="alqa.data"):
+        load_pool_and_eval(
+            train_file=str(pool_file),
+            eval_file=str(other_file),
+            **common,
+            pool_size=None,
+            eval_size=None,
+        )
+        assert not [r for r in caplog.records if "also in the pool" in r.getMessage()]
+        load_pool_and_eval(
+            train_file=str(pool_file),
+            eval_file=str(eval_file),
+            **common,
+            pool_size=None,
+            eval_size=None,
+        )
+    warned = [r.getMessage() for r in caplog.records if "also in the pool" in r.getMessage()]
+    shared = len(paragraph["qas"])
+    assert warned and warned[0].startswith(f"{shared} of the {shared} evaluation questions")
