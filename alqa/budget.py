@@ -6,11 +6,12 @@ seconds, not a training round.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Any
 
-from alqa.settings import ConfigError
+from alqa.settings import ConfigError, refuse_unknown_keys
 
 
 class BudgetError(ConfigError):
@@ -26,6 +27,7 @@ class Budget:
 
     @classmethod
     def from_config(cls, budget_cfg: Any) -> Budget:
+        refuse_unknown_keys(budget_cfg, [f.name for f in dataclasses.fields(cls)], "budget")
         values = {}
         for key in ("initial", "per_round", "quota", "pool_subsample"):
             raw = budget_cfg.get(key, 0 if key == "pool_subsample" else None)

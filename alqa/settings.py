@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,11 +62,25 @@ def _check_range(key: str, value: Any, meta: dict[str, Any]) -> None:
         raise ConfigError(f"{key} must be {_allowed(meta)}, got {value!r}")
 
 
-def read_section(cls: type, section: Any, prefix: str) -> Any:
+def refuse_unknown_keys(section: Any, known: Iterable[str], prefix: str) -> None:
+    """A mistyped key (``+train.lr=5``, as Hydra's own hint suggests for a typo) would be
+    silently ignored and the run would use the default: refuse it, naming the known keys."""
+    known = list(known)
+    unknown = sorted(set(section.keys() if section is not None else ()) - set(known))
+    if unknown:
+        raise ConfigError(
+            f"{prefix}.{unknown[0]} is not a setting of {prefix}; its settings: {', '.join(known)}"
+        )
+
+
+def read_section(cls: type, section: Any, prefix: str, *, strict: bool = True) -> Any:
     """Build the dataclass ``cls`` from a config section, checking each field's type and range.
 
     A key missing from the section takes the field's default; without a default it is an error.
+    ``strict``: a key that is no field is refused (off for sections that other code reads too).
     """
+    if strict:
+        refuse_unknown_keys(section, (spec.name for spec in dataclasses.fields(cls)), prefix)
     values = {}
     for spec in dataclasses.fields(cls):
         key = f"{prefix}.{spec.name}"
@@ -150,5 +165,5 @@ def read_settings(cfg: Any) -> tuple[TrainSettings, ScoringSettings, WindowSetti
     return (
         read_section(TrainSettings, cfg.get("train"), "train"),
         read_section(ScoringSettings, cfg.get("scoring"), "scoring"),
-        read_section(WindowSettings, cfg.get("model"), "model"),
+        read_section(WindowSettings, cfg.get("model"), "model", strict=False),
     )
