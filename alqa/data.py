@@ -5,10 +5,12 @@ Every loader returns the same flat rows, one per question:
 
 What the loader repairs, and what it refuses (one summary line per file gives the counts):
 
-- Rows whose answer text is not found at its ``answer_start`` are dropped: an oracle that
-  reveals a misplaced span would silently train the model on the wrong tokens.
-- Unanswerable questions (SQuAD 2.0: no answers, or ``is_impossible: true``) are kept, with
-  empty answer lists.
+- Rows none of whose answer texts is found at its ``answer_start`` are dropped: an oracle
+  that reveals a misplaced span would silently train the model on the wrong tokens. When
+  only some are misplaced (a dev question's third reference, say), an answer in place comes
+  first (the training target) and the others stay as reference texts, as EM/F1 use texts.
+- Unanswerable questions (SQuAD 2.0: no answers, ``is_impossible: true``, or only empty
+  answer texts, as the official script reads them) are kept, with empty answer lists.
 - A repeated question id is renamed ``<id>#2``, ``<id>#3``...: the labeled set is a set of ids.
 - A missing id or title is generated from the question's position in the file, so the same
   file always gives the same ids (a resumed run finds its labeled questions again).
@@ -16,13 +18,15 @@ What the loader repairs, and what it refuses (one summary line per file gives th
 
 from __future__ import annotations
 
+import functools
 import gzip
 import importlib.resources
 import json
 import logging
 import os
+import zlib
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -92,6 +96,8 @@ class LoadCounts:
     renamed: list[tuple[str, str]] = field(default_factory=list)
     generated_ids: int = 0
     generated_titles: int = 0
+    partly_misplaced: int = 0  # kept: another answer is in place
+    with_empty_answers: int = 0  # empty answer texts, read as "no answer"
 
     def summary(self, source: str) -> str:
         """One line with every count; the first few affected ids where something changed."""
@@ -104,20 +110,53 @@ class LoadCounts:
             + f"), renamed {len(self.renamed)} repeated ids"
             + (f" ({renamed})" if renamed else "")
             + f", generated {self.generated_ids} ids and {self.generated_titles} titles"
+            + self._repairs()
         )
+
+    def _repairs(self) -> str:
+        """The counts of rarer repairs, only when they happened (most files need none)."""
+        parts = []
+        if self.partly_misplaced:
+            parts.append(
+                f"kept {self.partly_misplaced} questions with some answers misplaced (an "
+                "answer in place is the first; the others still count as reference texts)"
+            )
+        if self.with_empty_answers:
+            parts.append(
+                f"dropped empty answer texts of {self.with_empty_answers} questions (read as "
+                "no answer, as the official SQuAD 2.0 script does)"
+            )
+        return "".join(f"; {part}" for part in parts)
 
     @property
     def level(self) -> int:
         """WARNING when questions were dropped or renamed (the data is not what it says)."""
-        return logging.WARNING if self.misplaced or self.renamed else logging.INFO
+        changed = self.misplaced or self.renamed or self.partly_misplaced
+        return logging.WARNING if changed or self.with_empty_answers else logging.INFO
 
 
-def _open_text(path: Path):
-    """Text of a plain or gzipped file; utf-8-sig drops a byte-order mark, which is not JSON
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+def _read_text(path: Path) -> str:
+    """The text of a plain or gzipped file, told apart by content, not by name (a ``.gz``
+    that is plain text reads as text). utf-8-sig drops a byte-order mark, which is not JSON
     (some editors on Windows write one)."""
-    if path.suffix == ".gz":
-        return gzip.open(path, "rt", encoding="utf-8-sig")
-    return path.open("r", encoding="utf-8-sig")
+    raw = path.read_bytes()
+    if raw[:2] == GZIP_MAGIC:
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError, zlib.error) as error:
+            raise DatasetError(
+                f"{path}: a damaged gzip file ({error}); gzip it again from the original"
+            ) from None
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise DatasetError(
+            f"{path}: not UTF-8 text (byte 0x{raw[error.start]:02x} at offset {error.start}); "
+            "save it as UTF-8, e.g. iconv -f latin1 -t utf-8 <file> > <new file>"
+        ) from None
 
 
 def _given(value: Any) -> str | None:
@@ -254,48 +293,83 @@ def _finish_flat_rows(rows: list[QARow], fallback_ids: list[str]) -> ParsedRows:
     return ParsedRows(rows, _fill_missing_ids(rows, missing), generated_titles)
 
 
-def _rows_from_jsonl(
-    lines: Iterable[str], path: Path, columns: Mapping[str, str] | None = None
+#: a flat record and where it is in its file: ("line", 3, <thunk>) or ("item", 3, <thunk>)
+FlatRecord = tuple[str, int, Callable[[], Any]]
+
+
+def _jsonl_records(text: str) -> Iterator[FlatRecord]:
+    """One question per non-empty line, parsed when read (so the error names its line)."""
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.strip():
+            yield "line", number, functools.partial(json.loads, line)
+
+
+def _listed_records(document: list) -> Iterator[FlatRecord]:
+    """The records of a JSON array of flat records (pandas' ``to_json(orient="records")``)."""
+    for number, record in enumerate(document, start=1):
+        yield "item", number, (lambda record=record: record)
+
+
+def _rows_from_records(
+    records: Iterable[FlatRecord], path: Path, columns: Mapping[str, str] | None = None
 ) -> ParsedRows:
-    """One question per line; a missing id becomes ``generated-line<n>`` (its line number)."""
+    """Flat records; a missing id becomes ``generated-line<n>`` (or ``-item<n>``): its place."""
     names = _column_names(columns)
     rows: list[QARow] = []
     fallback_ids: list[str] = []
-    for line_number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
+    for kind, number, read in records:
         try:
-            rows.append(_row_from_record(json.loads(line), names))
+            rows.append(_row_from_record(read(), names))
         except (json.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as error:
             raise DatasetError(
-                f"{path}, line {line_number}: not a valid question record ({error!r}); each "
-                "line needs context, question and answers{text, answer_start} (id and title "
-                "are optional; other names: ++dataset.columns.<name>=<key>)"
+                f"{path}, {kind} {number}: not a valid question record ({error!r}); each "
+                f"{kind} needs context, question and answers{{text, answer_start}} (id and "
+                "title are optional; other names: ++dataset.columns.<name>=<key>)"
             ) from error
-        fallback_ids.append(f"generated-line{line_number}")
+        fallback_ids.append(f"generated-{kind}{number}")
     return _finish_flat_rows(rows, fallback_ids)
+
+
+def _not_json_error(path: Path, text: str, error: json.JSONDecodeError) -> DatasetError | None:
+    """The whole-document JSON error, when the file is not JSONL either (its first line is
+    no JSON), so a broken pretty-printed SQuAD file is not reported as a bad JSONL line 1."""
+    first_line = next(line for line in text.splitlines() if line.strip())
+    try:
+        json.loads(first_line)
+    except json.JSONDecodeError:
+        return DatasetError(
+            f"{path}: not valid JSON ({error.msg} at line {error.lineno}, column "
+            f"{error.colno}) and not JSONL either; alqa reads SQuAD-layout JSON, a JSON list "
+            "of questions, or JSONL with one question per line"
+        )
+    return None
 
 
 def read_qa_records(
     path: str | os.PathLike[str], columns: Mapping[str, str] | None = None
 ) -> ParsedRows:
-    """Read a SQuAD-layout JSON (optionally gzipped) or a flat JSONL file, with what was
-    generated; ``columns`` renames a JSONL file's keys (SQuAD JSON has fixed names)."""
+    """Read a SQuAD-layout JSON, a JSON list of flat records or a JSONL file (each optionally
+    gzipped), with what was generated; ``columns`` renames flat records' keys (SQuAD JSON has
+    fixed names)."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"dataset file not found: {path}")
-    with _open_text(path) as handle:
-        text = handle.read()
+    text = _read_text(path)
     if not text.strip():
         raise DatasetError(f"{path}: the file is empty")
     try:
         document = json.loads(text)
-    except json.JSONDecodeError:
+    except json.JSONDecodeError as error:
+        refusal = _not_json_error(path, text, error)
+        if refusal is not None:
+            raise refusal from None
         document = None
     question_key = _column_names(columns)["question"]
     if isinstance(document, dict) and question_key not in document:
         return _rows_from_squad_json(document, path)
-    return _rows_from_jsonl(text.splitlines(), path, columns)  # a one-line JSONL is a dict too
+    if isinstance(document, list):
+        return _rows_from_records(_listed_records(document), path, columns)
+    return _rows_from_records(_jsonl_records(text), path, columns)  # one-line JSONL: a dict
 
 
 def read_qa_file(path: str | os.PathLike[str]) -> list[QARow]:
@@ -329,37 +403,65 @@ def _unique_ids(rows: Sequence[QARow]) -> tuple[list[QARow], list[tuple[str, str
     return unique, renamed
 
 
-def _answers_in_place(row: QARow) -> bool:
-    """Every answer text sits at its answer_start (the oracle's span is the real one)."""
+@dataclass(frozen=True)
+class CheckedAnswers:
+    """One question's answers after the checks: empty texts removed, in-place ones first."""
+
+    answers: dict[str, list]
+    in_place: int  # answers whose text sits at their answer_start
+    misplaced: int  # answers whose text does not (their text still counts as a reference)
+    empty: int  # empty answer texts: no answer, as the official SQuAD 2.0 script reads them
+
+
+def check_answers(row: QARow) -> CheckedAnswers:
+    """Sort a question's answers so the first (the training target, the oracle's span) is one
+    whose text sits at its answer_start; misplaced ones stay after it as references, since
+    SQuAD's EM/F1 compare texts only. Empty texts are dropped: they mean "no answer"."""
     texts, starts = row["answers"]["text"], row["answers"]["answer_start"]
+    if len(texts) != len(starts):
+        return CheckedAnswers({"text": texts, "answer_start": starts}, 0, len(texts), 0)
     context = row["context"]
-    return len(texts) == len(starts) and all(
-        start >= 0 and context[start : start + len(text)] == text
-        for text, start in zip(texts, starts)
-    )
+    given = [(text, start) for text, start in zip(texts, starts) if text.strip()]
+    placed = [start >= 0 and context[start : start + len(text)] == text for text, start in given]
+    ordered = [a for a, ok in zip(given, placed) if ok] + [
+        a for a, ok in zip(given, placed) if not ok
+    ]
+    answers = {"text": [t for t, _ in ordered], "answer_start": [s for _, s in ordered]}
+    return CheckedAnswers(answers, sum(placed), len(placed) - sum(placed), len(texts) - len(given))
 
 
 def validate_rows(
     rows: Sequence[QARow], source: str, *, generated_ids: int = 0, generated_titles: int = 0
 ) -> list[QARow]:
-    """Make ids unique, keep unanswerable questions and those whose every answer sits at its
+    """Make ids unique, keep unanswerable questions and those with an answer at its
     answer_start; log one summary line with the counts (WARNING if any row was changed)."""
     unique, renamed = _unique_ids(rows)
     kept: list[QARow] = []
     misplaced: list[str] = []
-    unanswerable = 0
+    unanswerable = partly_misplaced = with_empty = 0
     for row in unique:
-        answers = row["answers"]
         if answers_unknown(row):
-            pass  # to be labeled: neither unanswerable nor misplaced
-        elif not answers["text"] and not answers["answer_start"]:
-            unanswerable += 1
-        elif not _answers_in_place(row):
+            kept.append(row)  # to be labeled: neither unanswerable nor misplaced
+            continue
+        checked = check_answers(row)
+        with_empty += checked.empty > 0
+        if checked.in_place == 0 and checked.misplaced:
             misplaced.append(row["id"])
             continue
-        kept.append(row)
+        unanswerable += checked.in_place == 0
+        partly_misplaced += checked.misplaced > 0
+        kept.append(
+            row if checked.answers == row["answers"] else {**row, "answers": checked.answers}
+        )
     counts = LoadCounts(
-        len(kept), unanswerable, misplaced, renamed, generated_ids, generated_titles
+        len(kept),
+        unanswerable,
+        misplaced,
+        renamed,
+        generated_ids,
+        generated_titles,
+        partly_misplaced,
+        with_empty,
     )
     log.log(counts.level, counts.summary(source))
     if not kept:

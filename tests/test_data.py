@@ -114,6 +114,42 @@ def test_malformed_files_name_the_file_and_the_problem(tmp_path, content, messag
     assert len(str(error.value).splitlines()) == 1
 
 
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("Café".encode("latin-1"), r"not UTF-8 text \(byte 0xe9 at offset 3\)"),
+        (gzip.compress(b'{"data": []}', mtime=0)[:15], "a damaged gzip file"),
+        (b'{\n  "version": "1.1",\n  "data": [\n    {"title": "t",}\n  ]\n}\n', "line 4, column"),
+    ],
+    ids=["latin-1", "damaged-gzip", "broken-pretty-json"],
+)
+def test_undecodable_files_are_refused_in_one_line(tmp_path, content, message):
+    path = tmp_path / "broken.json.gz"
+    path.write_bytes(content)
+    with pytest.raises(DatasetError, match=message) as error:
+        read_qa_file(path)
+    assert "broken.json.gz" in str(error.value) and "JSONL" not in str(error.value)[:60]
+    assert len(str(error.value).splitlines()) == 1
+
+
+def test_gzip_is_told_by_content_and_a_json_list_of_records_reads_like_jsonl(tmp_path):
+    document = make_squad(2, seed=5)
+    misnamed = tmp_path / "squad.json"  # gzipped, without .gz
+    misnamed.write_bytes(gzip.compress(json.dumps(document).encode()))
+    plain = tmp_path / "plain.json.gz"  # plain text, with .gz
+    plain.write_text(json.dumps(document))
+    rows = read_qa_file(misnamed)
+    assert read_qa_file(plain) == rows and len(rows) == 6
+    listed = tmp_path / "records.json"  # pandas' to_json(orient="records")
+    listed.write_text(json.dumps([{k: v for k, v in r.items() if k != "id"} for r in rows]))
+    parsed = read_qa_records(listed)
+    assert [r["question"] for r in parsed.rows] == [r["question"] for r in rows]
+    assert parsed.rows[0]["id"] == "generated-item1" and parsed.generated_ids == 6
+    listed.write_text(json.dumps([{"question": "q"}]))
+    with pytest.raises(DatasetError, match="item 1: not a valid question record"):
+        read_qa_file(listed)
+
+
 def test_missing_file_names_the_config_key(tmp_path):
     with pytest.raises(DatasetError, match=r"dataset.eval_file=.*not found"):
         load_split(str(tmp_path / "nope.json"), None, "validation", "dataset.eval_file")
@@ -231,17 +267,50 @@ def test_non_ascii_text_keeps_its_character_offsets(tmp_path):
     assert load_split(str(bom), None, "train", TRAIN_KEY)[0]["answers"]["text"] == ["Straße"]
 
 
-def test_several_answers_are_kept_in_order_and_one_misplaced_drops_the_question(tmp_path):
+def test_several_answers_keep_their_order_and_a_misplaced_one_moves_behind_one_in_place(
+    tmp_path, caplog
+):
     context = "The Denver Broncos beat the Carolina Panthers in Super Bowl 50."
     good = question("g", context, "Who won?", "Denver Broncos", "The Denver Broncos", "Broncos")
-    bad = question("b", context, "Who lost?", "Carolina Panthers", "Panthers")
-    bad["answers"][1]["answer_start"] += 2
-    rows = load_split(str(squad_file(tmp_path, [(context, [good, bad])])), None, "t", TRAIN_KEY)
-    assert [r["id"] for r in rows] == ["g"]
+    partly = question("p", context, "Who lost?", "Carolina Panthers", "Panthers")
+    partly["answers"][0]["answer_start"] += 2  # the first (training) answer is misplaced
+    lost = question("x", context, "Which game?", "Super Bowl 50")
+    lost["answers"][0]["answer_start"] = 0  # no answer in place: the question goes
+    path = squad_file(tmp_path, [(context, [good, partly, lost])])
+    with caplog.at_level(logging.INFO, logger="alqa.data"):
+        rows = load_split(str(path), None, "t", TRAIN_KEY)
+    assert [r["id"] for r in rows] == ["g", "p"]
     assert rows[0]["answers"] == {
         "text": ["Denver Broncos", "The Denver Broncos", "Broncos"],
         "answer_start": [4, 0, 11],
     }
+    # the answer in place is the training target; the misplaced text stays a reference
+    assert rows[1]["answers"] == {
+        "text": ["Panthers", "Carolina Panthers"],
+        "answer_start": [37, 30],
+    }
+    (line,) = summary_lines(caplog)
+    assert line.levelno == logging.WARNING
+    assert "dropped 1 as misplaced" in line.getMessage()
+    assert "kept 1 questions with some answers misplaced" in line.getMessage()
+
+
+def test_empty_answer_texts_mean_no_answer_as_in_the_official_script(tmp_path, caplog):
+    context = "Tesla was born in Smiljan in 1856."
+    empty_only = {"id": "e", "question": "Who?", "answers": [{"text": "", "answer_start": -1}]}
+    mixed = question("m", context, "When?", "1856")
+    mixed["answers"].insert(0, {"text": " ", "answer_start": 0})
+    path = squad_file(tmp_path, [(context, [empty_only, mixed])])
+    with caplog.at_level(logging.INFO, logger="alqa.data"):
+        rows = load_split(str(path), None, "t", TRAIN_KEY)
+    by_id = {r["id"]: r["answers"] for r in rows}
+    assert by_id == {
+        "e": {"text": [], "answer_start": []},
+        "m": {"text": ["1856"], "answer_start": [29]},
+    }
+    (line,) = summary_lines(caplog)
+    assert "(1 unanswerable)" in line.getMessage()
+    assert "dropped empty answer texts of 2 questions" in line.getMessage()
 
 
 def test_a_very_long_context_loads_and_its_answer_lands_in_one_window(tmp_path):
