@@ -20,8 +20,14 @@ from hydra.errors import InstantiationException
 
 from alqa.data import DatasetError, QARow, answers_unknown
 from alqa.feature_cache import cached_features
-from alqa.features import TokenizedQA, tokenize_questions
-from alqa.modeling import InitialWeights, build_model, load_tokenizer, pick_device
+from alqa.features import TokenizedQA, question_token_limit, tokenize_questions
+from alqa.modeling import (
+    InitialWeights,
+    build_model,
+    check_window_length,
+    load_tokenizer,
+    pick_device,
+)
 from alqa.oracle import GoldOracle, Oracle
 from alqa.run_settings import RunSettings
 from alqa.settings import ConfigError, WindowSettings
@@ -131,13 +137,17 @@ def build_experiment(
     pool = oracle.prepare(pool, evaluation)
     settings.budget.validate(len(pool))
     tokenizer = load_tokenizer(cfg.model)
+    torch.manual_seed(settings.seed)
+    model = build_model(cfg.model, tokenizer)
+    # windows the model cannot read, or that leave no room for a question, fail before the
+    # pool is tokenised
+    check_window_length(model, settings.windows.max_length, str(cfg.model.get("name")))
+    question_token_limit(tokenizer, settings.windows.max_length, settings.windows.stride)
     cache_dir = cfg.get("features_cache")
     pool_features = tokenize(pool, tokenizer, settings.windows, "pool", cache_dir)
     eval_features = (
         tokenize(evaluation, tokenizer, settings.windows, "eval", cache_dir) if evaluation else None
     )
-    torch.manual_seed(settings.seed)
-    model = build_model(cfg.model, tokenizer)
     strategy.prepare_model(model)
     model.to(device)
     return Experiment(

@@ -8,6 +8,7 @@ offsets of context tokens), so the pool is tokenised once, not once per round.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -16,6 +17,9 @@ import torch
 from tqdm.auto import tqdm
 
 from alqa.data import QARow
+from alqa.settings import ConfigError
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -81,12 +85,65 @@ def answer_token_span(
     return start, end
 
 
+def question_token_limit(tokenizer, max_length: int, stride: int) -> int:
+    """The most tokens a question may take in a window: half the room left past the special
+    tokens and the stride, so each next window moves the context on by at least as many
+    tokens as the question has. A longer question would make the tokenizer panic (no room
+    past the stride) or cut a context into hundreds of windows one token apart."""
+    room = max_length - tokenizer.num_special_tokens_to_add(pair=True) - stride
+    limit = room // 2
+    if limit < 1:
+        raise ConfigError(
+            f"model.stride ({stride}) leaves no room for a question in model.max_length "
+            f"({max_length})-token windows: lower model.stride or raise model.max_length"
+        )
+    return limit
+
+
+def _cut_question(question: str, offsets: Sequence[tuple[int, int]], tokenizer, limit: int) -> str:
+    """The question's first ``limit`` tokens, as text (cut at a token's end; a cut inside a
+    word can tokenise into more pieces, so it steps back until it fits)."""
+    for last in range(limit - 1, -1, -1):
+        cut = question[: offsets[last][1]]
+        if len(tokenizer(cut, add_special_tokens=False)["input_ids"]) <= limit:
+            return cut
+    return ""
+
+
+def fitting_questions(rows: Sequence[QARow], tokenizer, limit: int) -> tuple[list[str], list[int]]:
+    """The rows' questions, those longer than ``limit`` tokens cut to their first ``limit``
+    (as BERT's ``max_query_length`` does), and the positions of the cut ones."""
+    questions = [r["question"].lstrip() for r in rows]
+    encoded = tokenizer(questions, add_special_tokens=False, return_offsets_mapping=True)
+    cut_at: list[int] = []
+    for i, offsets in enumerate(encoded["offset_mapping"]):
+        if len(offsets) > limit:
+            questions[i] = _cut_question(questions[i], offsets, tokenizer, limit)
+            cut_at.append(i)
+    return questions, cut_at
+
+
+def _warn_of_cut_questions(rows: Sequence[QARow], cut_at: list[int], limit: int, what: str):
+    if cut_at:
+        log.warning(
+            "%s: %d of %d questions are longer than %d tokens, the most these windows leave "
+            "a question; their first %d tokens are kept (first: %s). To keep more, raise "
+            "model.max_length or lower model.stride",
+            what,
+            len(cut_at),
+            len(rows),
+            limit,
+            limit,
+            ", ".join(str(rows[i]["id"]) for i in cut_at[:5]),
+        )
+
+
 def _encode_chunk(
-    chunk: Sequence[QARow], tokenizer, max_length: int, stride: int
+    chunk: Sequence[QARow], questions: Sequence[str], tokenizer, max_length: int, stride: int
 ) -> dict[str, np.ndarray]:
     """Windows of a few questions, as arrays (``example_index`` local to the chunk)."""
     encoded = tokenizer(
-        [r["question"].lstrip() for r in chunk],
+        list(questions),
         [r["context"] for r in chunk],
         truncation="only_second",
         max_length=max_length,
@@ -135,11 +192,16 @@ def tokenize_questions(
         raise ValueError(
             f"model.stride ({stride}) must be smaller than model.max_length ({max_length})"
         )
-    chunks = []
+    limit = question_token_limit(tokenizer, max_length, stride)
+    chunks, cut_at = [], []
     for begin in tqdm(range(0, len(rows), chunk_size), desc=description, leave=False):
-        arrays = _encode_chunk(rows[begin : begin + chunk_size], tokenizer, max_length, stride)
+        chunk = rows[begin : begin + chunk_size]
+        questions, cut = fitting_questions(chunk, tokenizer, limit)
+        arrays = _encode_chunk(chunk, questions, tokenizer, max_length, stride)
         arrays["example_index"] = arrays["example_index"] + begin
         chunks.append(arrays)
+        cut_at += [begin + i for i in cut]
+    _warn_of_cut_questions(rows, cut_at, limit, description)
 
     def cat(key: str) -> torch.Tensor | None:
         if not chunks or key not in chunks[0]:

@@ -87,6 +87,29 @@ def build_model(model_cfg: Any, tokenizer: PreTrainedTokenizerBase) -> PreTraine
     return model.to(torch.float32)
 
 
+def check_window_length(model: PreTrainedModel, max_length: int, model_name: str) -> None:
+    """Refuse windows longer than the model reads now, not at the first training step (an
+    index error there, or on CUDA a device-side assert). One eval-mode forward of a full
+    window asks the model itself, whatever its kind of positions (RoBERTa's 514 embeddings
+    hold 512 tokens); eval mode draws no random numbers, so the run's seeds are untouched."""
+    probe = torch.zeros((1, max_length), dtype=torch.long)
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            model(input_ids=probe, attention_mask=torch.ones_like(probe))
+    except (IndexError, RuntimeError):
+        positions = getattr(model.config, "max_position_embeddings", None)
+        raise ConfigError(
+            f"model.max_length ({max_length}) is longer than the model {model_name!r} can "
+            "read"
+            + (f" (max_position_embeddings: {positions})" if positions else "")
+            + ": lower model.max_length (and model.stride below it)"
+        ) from None
+    finally:
+        model.train(was_training)
+
+
 class InitialWeights:
     """The round-0 weights, kept in memory so a cold-start round can reset to them cheaply.
 
@@ -102,7 +125,8 @@ class InitialWeights:
 
 
 def pick_device(requested: str = "auto") -> torch.device:
-    """``auto`` → CUDA when available, else CPU; a CUDA device that is not there is an error."""
+    """``auto`` → CUDA when available, else CPU; a CUDA or MPS device that is not there is an
+    error."""
     if requested == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     device = torch.device(requested)
@@ -113,4 +137,9 @@ def pick_device(requested: str = "auto") -> torch.device:
                 f"train.device={requested} but this machine has {count} CUDA device(s): use "
                 "train.device=auto (CUDA when available, else CPU) or train.device=cpu"
             )
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise ConfigError(
+            "train.device=mps but this machine has no Apple-silicon GPU (or this torch "
+            "build lacks MPS): use train.device=auto or train.device=cpu"
+        )
     return device

@@ -116,7 +116,7 @@ class TrainSettings:
     def __post_init__(self) -> None:
         if not re.fullmatch(r"auto|cpu|cuda(:\d+)?|mps", self.device):
             raise ConfigError(
-                f"train.device must be auto, cpu, cuda or cuda:<n>, got {self.device!r}"
+                f"train.device must be auto, cpu, cuda, cuda:<n> or mps, got {self.device!r}"
             )
 
     def autocast_bf16(self, device: Any) -> bool:

@@ -151,3 +151,44 @@ def test_an_unanswerable_question_labels_cls_everywhere_and_bad_settings_are_ref
     assert not features.start_positions.any() and not features.end_positions.any()
     with pytest.raises(ValueError, match="model.stride"):
         tokenize_questions([row], tokenizer, 32, 32)
+
+
+def test_an_over_long_question_keeps_its_first_tokens_and_the_windows_still_cover_the_answer(
+    tokenizer, caplog
+):
+    # 128-token windows with stride 32 leave a question (128 - 3 - 32) // 2 = 46 tokens; this
+    # one has over 300, which made the tokenizer panic
+    long_question = "Which " + "very " * 300 + "old landmark still stands on the pier?"
+    rows = word_answers(CONTEXT)[:1] + [
+        {
+            "id": "long",
+            "title": "t",
+            "context": CONTEXT,
+            "question": long_question,
+            "answers": {"text": ["lighthouse"], "answer_start": [CONTEXT.index("lighthouse")]},
+        }
+    ]
+    with caplog.at_level("WARNING", logger="alqa.features"):
+        features = tokenize_questions(rows, tokenizer, 128, 32, description="tokenize pool")
+    (warning,) = caplog.records
+    assert "tokenize pool: 1 of 2 questions are longer than 46 tokens" in warning.getMessage()
+    assert "(first: long)" in warning.getMessage()
+    windows = np.flatnonzero(features.example_index.numpy() == 1)
+    question_tokens = (features.token_type_ids[windows] == 0) & (
+        features.attention_mask[windows] == 1
+    )
+    assert int(question_tokens.sum(dim=1).max()) == 46 + 2  # [CLS] and the first [SEP]
+    assert len(windows) <= 3  # each window moves on by at least 46 context tokens
+    labeled = [w for w in windows if features.start_positions[w] > 0]
+    assert labeled and all(labeled_text(features, w, CONTEXT) == "lighthouse" for w in labeled)
+    # the short question is untouched: "what is here?" is 4 tokens, with [CLS] and [SEP]
+    short = features.example_index == 0
+    short_question = (features.token_type_ids[short] == 0) & (features.attention_mask[short] == 1)
+    assert short_question.sum(dim=1).tolist() == [6] * int(short.sum())
+
+
+def test_a_stride_that_leaves_no_room_for_a_question_is_refused(tokenizer):
+    from alqa.settings import ConfigError
+
+    with pytest.raises(ConfigError, match=r"model.stride \(36\) leaves no room"):
+        tokenize_questions(word_answers(CONTEXT)[:1], tokenizer, 40, 36)
