@@ -3,6 +3,8 @@
 import hydra
 from omegaconf import DictConfig
 
+from alqa.command_line import COMPOSE_ERRORS
+
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="config")
 def main(cfg: DictConfig) -> float | None:
@@ -12,4 +14,5 @@ def main(cfg: DictConfig) -> float | None:
 
 
 if __name__ == "__main__":
-    main()
+    with COMPOSE_ERRORS:  # Hydra's errors while composing the config: one line, exit 2
+        main()

@@ -13,6 +13,7 @@ and exits with status 3 (:data:`EXIT_WAITING`), so a script can tell "waiting" f
 from __future__ import annotations
 
 import logging
+import shutil
 import sys
 from pathlib import Path
 
@@ -46,6 +47,33 @@ EXIT_WAITING = 3
 def is_user_error(error: BaseException) -> bool:
     """Errors the user fixes by changing the command line, not the code."""
     return isinstance(error, USER_ERRORS)
+
+
+def record_in_log_files(message: str) -> None:
+    """An error in the run's log file only: the console gets it once, as ``alqa: error:``."""
+    record = log.makeRecord(log.name, logging.ERROR, __file__, 0, message, None, None)
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, logging.FileHandler):
+            handler.handle(record)
+
+
+def remove_if_untouched(run_dir: Path) -> None:
+    """Remove the folder Hydra made for a run that stopped before it did anything (it holds
+    only Hydra's copy of the config and the log), and its parents that this left empty, up to
+    the working directory: a typo leaves no empty run behind. Anything else in it keeps it."""
+    hydra_files = run_dir / ".hydra"
+    if not hydra_files.is_dir() or any(p.suffix != ".yaml" for p in hydra_files.iterdir()):
+        return
+    if any(p.name != ".hydra" and p.suffix != ".log" for p in run_dir.iterdir()):
+        return
+    try:
+        shutil.rmtree(run_dir)
+        folder, top = run_dir.resolve().parent, Path.cwd().resolve()
+        while folder != top and top in folder.parents and not any(folder.iterdir()):
+            folder.rmdir()
+            folder = folder.parent
+    except OSError:  # an open log file on Windows, say: leaving the folder is harmless
+        pass
 
 
 def run_dir_of_job() -> Path:
@@ -94,8 +122,9 @@ def run_from_config(cfg: DictConfig, run_dir: Path | None = None) -> float | Non
             )
             return None
         if is_user_error(error):
-            log.error("%s", error)
+            record_in_log_files(f"{error}")
             print(f"alqa: error: {error}", file=sys.stderr)
+            remove_if_untouched(run_dir)
             raise SystemExit(2) from None
         raise
     except BaseException as error:  # KeyboardInterrupt, SystemExit: close the tracker too

@@ -29,6 +29,7 @@ from typing import IO, Any
 from hydra.experimental.callback import Callback
 
 from alqa.atomic import atomic_write_json
+from alqa.command_line import COMPOSE_ERRORS
 
 log = logging.getLogger(__name__)
 
@@ -176,6 +177,7 @@ class FailedJobsReport(Callback):
         self._started = time.time()
 
     def on_multirun_end(self, config: Any, **kwargs: Any) -> None:
+        COMPOSE_ERRORS.release()  # its exit status 1 is no composing error
         sweep_dir = Path(str(config.hydra.sweep.dir))
         failures = find_failures(sweep_dir, self._started)
         if not failures:

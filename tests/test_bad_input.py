@@ -34,12 +34,32 @@ def fail(tmp_path, *extra, data):
     return stop.value.code
 
 
-def test_unknown_strategy_lists_the_available_ones(tmp_path):
-    result = run_cli("strategy=entropi", "model=tiny", f"hydra.run.dir={tmp_path}")
-    assert result.returncode != 0
-    assert "entropi" in result.stderr
-    for name in ("random", "margin", "entropy", "least_confidence"):
-        assert name in result.stderr
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        (["strategy=entropi"], ["entropi", "random", "margin", "entropy", "least_confidence"]),
+        (["-m", "strategy=random,entropi"], ["entropi", "Available options in 'strategy'"]),
+        (["budget.quta=3"], ["budget.quta", "+budget.quta=3"]),
+    ],
+    ids=["unknown-option", "unknown-option-in-a-sweep", "unknown-key"],
+)
+def test_hydra_composing_errors_are_one_line_and_exit_2(tmp_path, overrides, expected):
+    result = run_cli(*overrides, "model=tiny", f"hydra.run.dir={tmp_path}/run", cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith("alqa: error: ")
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert all(text in result.stderr for text in expected), result.stderr
+    assert "HYDRA_FULL_ERROR" not in result.stderr and "search path" not in result.stderr
+    if "-m" not in overrides:  # (a sweep's folder is made before its jobs are composed)
+        assert list(tmp_path.iterdir()) == []  # composing failed before any run folder
+
+
+def test_a_bad_value_is_said_once_and_leaves_no_empty_run_folder(tmp_path):
+    result = run_cli("model=tiny", "logger=none", "train.epochs=0", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip() == "alqa: error: train.epochs must be ≥ 1, got 0"
+    assert "train.epochs" not in result.stdout
+    assert list(tmp_path.iterdir()) == []  # not outputs/squad_sample/tiny/margin/seed0/<time>
 
 
 @pytest.mark.parametrize(
