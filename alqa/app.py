@@ -21,6 +21,7 @@ import hydra
 from omegaconf import DictConfig
 
 from alqa import sweep
+from alqa.command_line import EXIT_USER_ERROR
 from alqa.data import DatasetError
 from alqa.loggers import RunLogger
 from alqa.oracle import OracleError
@@ -95,7 +96,7 @@ def run_from_config(cfg: DictConfig, run_dir: Path | None = None) -> float | Non
             f"python main.py -m sweep={chosen_sweep} ...",
             file=sys.stderr,
         )
-        raise SystemExit(2)
+        raise SystemExit(EXIT_USER_ERROR)
     run_dir = Path(run_dir or run_dir_of_job())
     multirun = sweep.is_multirun()
     if multirun:
@@ -122,10 +123,10 @@ def run_from_config(cfg: DictConfig, run_dir: Path | None = None) -> float | Non
             )
             return None
         if is_user_error(error):
-            record_in_log_files(f"{error}")
+            record_in_log_files(str(error))
             print(f"alqa: error: {error}", file=sys.stderr)
             remove_if_untouched(run_dir)
-            raise SystemExit(2) from None
+            raise SystemExit(EXIT_USER_ERROR) from None
         raise
     except BaseException as error:  # KeyboardInterrupt, SystemExit: close the tracker too
         if logger is not None:

@@ -22,7 +22,7 @@ from typing import Any
 
 from hydra.experimental.callback import Callback
 
-#: the exit status of a user error (as alqa.app's)
+#: the exit status of every user error (alqa.app's too)
 EXIT_USER_ERROR = 2
 #: lines of Hydra's report that say nothing about the user's mistake
 _NOISE = ("Set the environment variable HYDRA_FULL_ERROR", "full_key:", "object_type=")

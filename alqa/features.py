@@ -188,11 +188,7 @@ def tokenize_questions(
     """Tokenise questions into windows with labels and context offsets (HF ``prepare_*``)."""
     if tokenizer.padding_side != "right":
         raise ValueError("alqa expects a right-padding tokenizer (question first, context second)")
-    if stride >= max_length:
-        raise ValueError(
-            f"model.stride ({stride}) must be smaller than model.max_length ({max_length})"
-        )
-    limit = question_token_limit(tokenizer, max_length, stride)
+    limit = question_token_limit(tokenizer, max_length, stride)  # also refuses stride ≥ length
     chunks, cut_at = [], []
     for begin in tqdm(range(0, len(rows), chunk_size), desc=description, leave=False):
         chunk = rows[begin : begin + chunk_size]
