@@ -77,3 +77,33 @@ class Budget:
             sizes.append(min(self.per_round, remaining))
             remaining -= sizes[-1]
         return sizes
+
+
+#: the keys that plan the rounds; a resumed run may change them only as far as
+#: :func:`replan_problem` allows
+PLAN_KEYS = ("initial", "per_round", "quota")
+
+
+def replan_problem(old: Budget, new: Budget, picked: int) -> str | None:
+    """Why ``new`` cannot go on with a run planned by ``old`` whose first ``picked`` rounds
+    are already picked, or None when it can.
+
+    It can when it plans those rounds with the same sizes: then every pick so far is one an
+    uninterrupted run of ``new`` makes too, so growing the quota (or shrinking it to a round
+    not yet picked) keeps the run exact.
+    """
+    done, planned = old.round_sizes()[:picked], new.round_sizes()
+    if planned[:picked] == done:
+        return None
+    sizes = ", ".join(map(str, done))
+    if len(planned) < picked:
+        return (
+            f"budget.quota={new.quota} is less than the {sum(done[1:])} questions this run has "
+            f"already queried (rounds of {sizes}): use budget.quota={sum(done[1:])} or more"
+        )
+    return (
+        f"this run's rounds add {sizes} questions and the new budget would add "
+        f"{', '.join(map(str, planned[:picked]))}: keep budget.initial={old.initial} and "
+        f"budget.per_round={old.per_round}; a run whose last round was smaller than per_round "
+        "cannot grow (start it in another directory, hydra.run.dir=...)"
+    )

@@ -26,6 +26,7 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from alqa.atomic import atomic_save_torch
+from alqa.budget import PLAN_KEYS, Budget, replan_problem
 from alqa.experiment import Experiment, build_experiment
 from alqa.loggers import RunLogger
 from alqa.oracle import OracleError, Question, Waiting, build_oracle
@@ -61,8 +62,12 @@ def differences(old: Any, new: Any, prefix: str = "") -> list[str]:
 
 def identity(config: dict[str, Any]) -> dict[str, Any]:
     """What makes a run the same experiment: IDENTITY_KEYS and which oracle labels it (not
-    where it is reached: a server may move between two rounds); no oracle means gold."""
+    where it is reached: a server may move between two rounds); no oracle means gold. The
+    budget's plan (initial, per_round, quota) is checked by round instead: see
+    :func:`alqa.budget.replan_problem`."""
     found = {k: config.get(k) for k in IDENTITY_KEYS}
+    budget = found["budget"] or {}
+    found["budget"] = {k: v for k, v in budget.items() if k not in PLAN_KEYS}
     found["oracle"] = {"name": (config.get("oracle") or {}).get("name", "gold")}
     return found
 
@@ -109,7 +114,41 @@ class ActiveLearningRun:
                 f"(differs in: {', '.join(changed[:8])}). Resume it with its own settings, or "
                 "start a new run in another directory (hydra.run.dir=...)."
             )
+        self.check_plan(state)
         return state
+
+    def check_plan(self, state: RunState) -> None:
+        """Refuse a budget that would have picked the rounds so far differently; else adopt
+        it, so a larger quota extends the run (a finished one too, see ``run``)."""
+        picked = len(state.rounds) + (0 if state.finished else 1)
+        old = Budget.from_config(state.config["budget"])
+        problem = replan_problem(old, self.settings.budget, picked)
+        if problem is not None:
+            raise ResumeError(
+                f"{self.run_dir} holds an alqa run that cannot take this budget: {problem}"
+            )
+        state.config = {**state.config, "budget": self.config["budget"]}
+
+    def reopen(self, state: RunState) -> None:
+        """Run a finished run's last round again, so it goes on querying (the quota grew)."""
+        if state.last_round_start is None:
+            raise ResumeError(
+                f"{self.run_dir} holds a run that finished before alqa kept what its last round "
+                "started from, so a larger budget.quota cannot extend it with the same picks: "
+                "start a new run in another directory (hydra.run.dir=...)"
+            )
+        needs_model = self.settings.train.warm_start and len(state.rounds) > 1
+        if needs_model and not (self.run_dir / MODEL_FILE).exists():
+            raise ResumeError(
+                f"{self.run_dir / MODEL_FILE} is gone, and this warm-started run's last round "
+                "starts from it: a larger budget.quota needs a new run (hydra.run.dir=...)"
+            )
+        log.info(
+            "%s: budget.quota is now %d; its last round runs again, then the run goes on",
+            self.run_dir,
+            self.settings.budget.quota,
+        )
+        state.reopen_last_round()
 
     def resume(self, state: RunState, experiment: Experiment, rng) -> RunState:
         """Continue a stored run: same RNG stream, same labeled ids, last model if warm."""
@@ -183,8 +222,10 @@ class ActiveLearningRun:
     def run(self) -> dict[str, Any]:
         state = self.stored_state()
         if state is not None and state.finished:
-            log.info("%s holds a finished run; leaving it as it is", self.run_dir)
-            return results_document(state, self.planned_rounds)
+            if len(state.rounds) >= self.planned_rounds:
+                log.info("%s holds a finished run; leaving it as it is", self.run_dir)
+                return results_document(state, self.planned_rounds)
+            self.reopen(state)
         experiment = build_experiment(self.cfg, self.settings, self.strategy, self.oracle)
         rng = np.random.default_rng(self.settings.seed)
         if state is None:
@@ -209,8 +250,8 @@ class ActiveLearningRun:
         return results
 
     def finish(self, results: dict[str, Any]) -> None:
-        """Drop the warm-start checkpoint and close the logger with the run's summary."""
-        (self.run_dir / MODEL_FILE).unlink(missing_ok=True)
+        """Close the logger with the run's summary. A warm-started run keeps its checkpoint,
+        the model its last round started from, so that a larger quota can extend it."""
         last = results["rounds"][-1]
         self.logger.finish(
             {

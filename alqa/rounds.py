@@ -19,7 +19,7 @@ from alqa.evaluation import evaluate
 from alqa.experiment import Experiment
 from alqa.query import query_next
 from alqa.results import RoundRecord
-from alqa.state import PendingQuery, RunState
+from alqa.state import LastRoundStart, PendingQuery, RunState
 from alqa.training import timed, train_model
 
 log = logging.getLogger(__name__)
@@ -112,6 +112,7 @@ def run_round(
     """Train → evaluate → query ``next_size`` questions (None: the last round); returns the
     round's record after passing it to ``report`` (a logger) before the query starts."""
     pending, round_number = state.pending, len(state.rounds)
+    start = LastRoundStart(pending=pending, rng_state=rng.bit_generator.state)
     skipped = set(pending.skipped_ids)
     state.labeled_ids = state.labeled_ids + [q for q in pending.selected_ids if q not in skipped]
     state.skipped_ids = state.skipped_ids + [q for q in pending.selected_ids if q in skipped]
@@ -141,6 +142,7 @@ def run_round(
     report(record)
     if next_size is None:
         state.pending, state.finished = PendingQuery(selected_ids=[]), True
+        state.last_round_start = start
     else:
         skipped_rows = experiment.indices_of(state.skipped_ids)
         state.pending = query_next(

@@ -7,7 +7,9 @@ The file is rewritten atomically, so a kill leaves the previous round's state or
 Format history: 1 (no ``format`` key) had the same fields as plain dicts; 2 had no oracle
 fields (``answers``, ``skipped_ids``, ``oracle``, ``waiting``, and ``requested`` /
 ``skipped_ids`` in ``pending``), which an older run takes as the gold oracle's empty ones.
-Both still load.
+Both still load. A finished run also keeps where its last round started
+(``last_round_start``), so that a larger ``budget.quota`` can reopen it; runs that finished
+without it cannot grow.
 """
 
 from __future__ import annotations
@@ -75,6 +77,22 @@ class PendingQuery:
 
 
 @dataclass
+class LastRoundStart:
+    """What the last round of a finished run started from: the query it consumed and the RNG
+    state before it. Running that round again from here, with a next query this time, is what
+    an uninterrupted run with a larger quota would have done."""
+
+    pending: PendingQuery
+    rng_state: dict[str, Any]
+
+    @classmethod
+    def from_json(cls, document: dict[str, Any] | None) -> LastRoundStart | None:
+        if not document:
+            return None
+        return cls(PendingQuery.from_json(document["pending"]), document["rng_state"])
+
+
+@dataclass
 class RunState:
     """Everything a resumed run needs to continue exactly where the killed one stopped."""
 
@@ -96,6 +114,8 @@ class RunState:
     oracle: dict[str, Any] = field(default_factory=dict)
     #: set while the run waits for labels: {"round": r, "message": what to do}
     waiting: dict[str, Any] | None = None
+    #: set when the run finishes: where its last round started, to reopen it (larger quota)
+    last_round_start: LastRoundStart | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {"format": STATE_FORMAT, **dataclasses.asdict(self)}
@@ -123,12 +143,27 @@ class RunState:
                 skipped_ids=list(document.get("skipped_ids") or []),
                 oracle=dict(document.get("oracle") or {}),
                 waiting=document.get("waiting"),
+                last_round_start=LastRoundStart.from_json(document.get("last_round_start")),
             )
         except (KeyError, TypeError) as error:
             raise StateFormatError(
                 f"{path} is not a readable alqa state (missing or malformed {error}); move it "
                 "away to start over, or start a new run in another directory (hydra.run.dir=...)"
             ) from error
+
+    def reopen_last_round(self) -> None:
+        """Undo the last round's bookkeeping, so it runs again and then queries on (a finished
+        run whose quota grew); its record, labels and skips are redone by that round."""
+        start = self.last_round_start
+        if start is None:
+            raise ValueError("the run is not finished, or finished without its last round's start")
+        picked = set(start.pending.selected_ids)
+        self.rounds = self.rounds[:-1]
+        self.labeled_ids = [q for q in self.labeled_ids if q not in picked]
+        self.skipped_ids = [q for q in self.skipped_ids if q not in picked]
+        self.pseudo_labels.pop(str(len(self.rounds)), None)
+        self.pending, self.rng_state = start.pending, start.rng_state
+        self.finished, self.last_round_start = False, None
 
 
 def load_state(run_dir: Path) -> RunState | None:

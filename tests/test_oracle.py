@@ -122,6 +122,39 @@ def test_the_file_route_labels_each_round_and_trains_exactly_like_the_gold_simul
         }
 
 
+def label_until_finished(run_dir: Path, data: dict, gold: dict, *extra: str) -> dict:
+    """Run, annotate the round the run waits for, run again... until it finishes."""
+    results = run_tiny(data, run_dir, "strategy=random", "oracle=label_studio", *extra)
+    while not results["finished"]:
+        annotate(run_dir, results["waiting"]["round"], gold)
+        results = run_tiny(data, run_dir, "strategy=random", "oracle=label_studio", *extra)
+    return results
+
+
+def test_a_teams_finished_run_grows_with_its_quota_keeping_every_label(
+    team_data, tiny_data, tmp_path
+):
+    """The team's run ends at its quota, then gets a larger one: the labels given so far are
+    kept (round 2's are not asked for again) and only the new rounds wait for annotators."""
+    simulated = run_tiny(tiny_data, tmp_path / "gold", "strategy=random", "budget.quota=20")
+    run_dir = tmp_path / "team"
+    data = {"train": team_data["train"], "eval": team_data["eval"]}
+    first = label_until_finished(run_dir, data, team_data["gold"])
+    assert [r["n_labeled"] for r in first["rounds"]] == [10, 15, 20]
+
+    grown = run_tiny(data, run_dir, "strategy=random", "oracle=label_studio", "budget.quota=20")
+    assert grown["waiting"]["round"] == 3 and not grown["finished"]
+    folder = run_dir / "label_studio"
+    assert not (folder / "round_4_tasks.json").exists()
+    round_3 = json.loads((folder / "round_3_tasks.json").read_text())
+    asked = {t["data"]["question_id"] for t in round_3}
+    assert asked.isdisjoint(set().union(*(r["selected_ids"] for r in first["rounds"])))
+
+    grown = label_until_finished(run_dir, data, team_data["gold"], "budget.quota=20")
+    team = [{k: r[k] for k in COMPARED} for r in grown["rounds"]]
+    assert team == [{k: r[k] for k in COMPARED} for r in simulated["rounds"]]
+
+
 def test_a_cancelled_task_is_not_labeled_and_never_asked_again(team_data, tmp_path, caplog):
     """A JSONL pool without answers and no evaluation set: rounds report no EM/F1 and go on;
     a skipped question is excluded from the labeled set and from every later query."""

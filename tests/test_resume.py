@@ -37,7 +37,8 @@ def test_kill_after_round_one_then_resume_equals_uninterrupted(
     assert [r["train_seconds"] for r in resumed["rounds"][:2]] == [
         r["train_seconds"] for r in partial["rounds"]
     ]
-    assert not (killed_dir / "model_last.pt").exists()
+    # a warm-started run keeps the model its last round started from (to grow its quota)
+    assert (killed_dir / "model_last.pt").exists() == warm_start
 
 
 def test_a_finished_run_is_not_overwritten(tiny_data, tmp_path):
@@ -54,6 +55,95 @@ def test_resuming_with_another_configuration_is_refused(tiny_data, tmp_path):
         run_tiny(tiny_data, tmp_path, "strategy=entropy")
     with pytest.raises(ResumeError, match="seed"):
         run_tiny(tiny_data, tmp_path, "strategy=random", "seed=5")
+
+
+GROWN = ("budget.quota=20",)  # 4 rounds of 5 after the 10 initial ones, against 2
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        ("strategy=margin",),
+        ("strategy=margin", "train.warm_start=true"),
+        # pseudo-labels in every round (a threshold any best span passes)
+        ("strategy=ceal", "strategy.threshold=0.01", "strategy.min_threshold=0.01"),
+    ],
+    ids=["margin", "warm_start", "ceal"],
+)
+def test_a_finished_run_given_a_larger_quota_goes_on_as_an_uninterrupted_run(
+    tiny_data, tmp_path, extra
+):
+    uninterrupted = run_tiny(tiny_data, tmp_path / "full", *extra, *GROWN)
+    run_dir = tmp_path / "grown"
+    first = run_tiny(tiny_data, run_dir, *extra)
+    assert first["finished"] and len(first["rounds"]) == 3
+    grown = run_tiny(tiny_data, run_dir, *extra, *GROWN)
+    assert grown["finished"] and grown["config"]["budget"]["quota"] == 20
+    assert comparable(grown) == comparable(uninterrupted)
+    # the first two rounds were kept; the last one ran again, now followed by a query
+    assert grown["rounds"][:2] == first["rounds"][:2]
+    assert grown["rounds"][2]["train_seconds"] != first["rounds"][2]["train_seconds"]
+    if "strategy=ceal" in extra:
+        assert all(r["n_pseudo_labeled"] > 0 for r in grown["rounds"][1:])
+        assert grown["pseudo_labels"] == uninterrupted["pseudo_labels"]
+    grown_state, full_state = (
+        json.loads((d / "al_state.json").read_text()) for d in (run_dir, tmp_path / "full")
+    )
+    assert grown_state["labeled_ids"] == full_state["labeled_ids"]
+
+
+def test_a_killed_run_given_a_larger_quota_goes_on_as_an_uninterrupted_run(
+    tiny_data, tmp_path, monkeypatch
+):
+    uninterrupted = run_tiny(tiny_data, tmp_path / "full", "strategy=entropy", *GROWN)
+    run_dir = tmp_path / "killed"
+    with monkeypatch.context() as patch:
+        kill_after_round(patch, 1)
+        with pytest.raises(SimulatedKill):
+            run_tiny(tiny_data, run_dir, "strategy=entropy")
+    resumed = run_tiny(tiny_data, run_dir, "strategy=entropy", *GROWN)
+    assert comparable(resumed) == comparable(uninterrupted)
+
+
+@pytest.mark.parametrize(
+    ("first", "then", "message"),
+    [
+        (
+            (),
+            ("budget.quota=5",),
+            r"budget\.quota=5 is less than the 10 questions .*quota=10 or more",
+        ),
+        ((), ("budget.per_round=4", *GROWN), r"keep budget\.initial=10 and budget\.per_round=5"),
+        ((), ("budget.initial=8", *GROWN), r"rounds add 10, 5, 5 questions"),
+        # the last round added 3 < per_round: an uninterrupted run would have added 5 there
+        (
+            ("budget.quota=8",),
+            GROWN,
+            r"rounds add 10, 5, 3 questions and the new budget would add 10, 5, 5",
+        ),
+    ],
+    ids=["smaller_quota", "per_round", "initial", "partial_last_round"],
+)
+def test_a_budget_that_would_have_picked_other_rounds_is_refused(
+    tiny_data, tmp_path, first, then, message
+):
+    before = run_tiny(tiny_data, tmp_path, "strategy=random", *first)
+    state_before = (tmp_path / "al_state.json").read_bytes()
+    with pytest.raises(ResumeError, match=message):
+        run_tiny(tiny_data, tmp_path, "strategy=random", *then)
+    assert (tmp_path / "al_state.json").read_bytes() == state_before  # nothing lost
+    assert run_tiny(tiny_data, tmp_path, "strategy=random", *first) == before
+
+
+def test_a_finished_run_without_its_last_rounds_start_cannot_grow(tiny_data, tmp_path):
+    """Runs finished by an alqa that did not keep ``last_round_start`` are refused, not redone."""
+    run_tiny(tiny_data, tmp_path, "strategy=random")
+    path = tmp_path / "al_state.json"
+    state = json.loads(path.read_text())
+    del state["last_round_start"]
+    path.write_text(json.dumps(state))
+    with pytest.raises(ResumeError, match="finished before alqa kept"):
+        run_tiny(tiny_data, tmp_path, "strategy=random", *GROWN)
 
 
 @pytest.mark.slow

@@ -12,6 +12,7 @@ from alqa.atomic import atomic_write_json
 from alqa.state import (
     STATE_FILE,
     STATE_FORMAT,
+    LastRoundStart,
     PendingQuery,
     PseudoLabels,
     RunState,
@@ -46,6 +47,42 @@ def test_state_round_trips_through_the_file(tmp_path):
     assert stored["pending"]["pseudo_labels"]["feature_rows"] == [4, 5]
     assert load_state(tmp_path) == state
     assert load_state(tmp_path / "elsewhere") is None
+
+
+def a_finished_state() -> RunState:
+    """Round 1 consumed a query of q7 (labeled), q9 (skipped) and pseudo-labels, then ended."""
+    start = LastRoundStart(
+        pending=PendingQuery(
+            selected_ids=["q7", "q9"],
+            pseudo_labels=PseudoLabels([4], [10], [12], ["q1"]),
+            requested=True,
+            skipped_ids=["q9"],
+        ),
+        rng_state={"bit_generator": "PCG64", "state": {"state": 77, "inc": 5}},
+    )
+    return RunState(
+        config={"seed": 3},
+        pending=PendingQuery(selected_ids=[]),
+        rng_state={"bit_generator": "PCG64", "state": {"state": 99, "inc": 5}},
+        rounds=[{"round": 0, "n_labeled": 2}, {"round": 1, "n_labeled": 3}],
+        labeled_ids=["q0", "q3", "q7"],
+        skipped_ids=["q5", "q9"],
+        finished=True,
+        pseudo_labels={"1": ["q1"]},
+        last_round_start=start,
+    )
+
+
+def test_a_finished_state_keeps_and_reopens_its_last_round(tmp_path):
+    save_state(tmp_path, a_finished_state())
+    state = load_state(tmp_path)
+    assert state == a_finished_state()
+    state.reopen_last_round()
+    assert state.rounds == [{"round": 0, "n_labeled": 2}]
+    assert state.labeled_ids == ["q0", "q3"] and state.skipped_ids == ["q5"]
+    assert state.pseudo_labels == {} and not state.finished and state.last_round_start is None
+    start = a_finished_state().last_round_start
+    assert state.pending == start.pending and state.rng_state == start.rng_state
 
 
 def test_the_first_format_still_resumes(tmp_path):
