@@ -553,7 +553,7 @@ def test_strategy_hyperparameter_swept_within_a_strategy_is_an_axis(tmp_path: Pa
 
 
 @pytest.mark.usefixtures("no_plots")
-def test_random_baseline_fallback_is_noted(tmp_path: Path) -> None:
+def test_random_group_of_another_experiment_is_no_baseline(tmp_path: Path) -> None:
     runs = tmp_path / "runs"
     write_run(runs / "0", _model_config("margin", 0, "bert"), [50, 60, 70], [40, 50, 60])
     write_run(runs / "1", _model_config("margin", 0, "minilm"), [50, 60, 70], [40, 50, 60])
@@ -561,10 +561,25 @@ def test_random_baseline_fallback_is_noted(tmp_path: Path) -> None:
     out = tmp_path / "out"
     assert main([str(runs), "--out", str(out)]) == 0
     rows = read_csv(out / "comparison.csv")
+    # Only random with minilm exists: bert's row is measured against nothing, and says so.
     bert = rows["margin | model.name=bert"]
-    assert bert["random_reference"] == "random | model.name=minilm"
-    assert "differs in model.name" in bert["note"]
-    assert rows["margin | model.name=minilm"]["note"] == ""
+    assert bert["random_reference"] == ""
+    assert bert["label_savings_f1"] == ""
+    assert bert["label_savings_status"] == "no random baseline of the same experiment"
+    assert all(bert[c] == "" for c in PAIRED_COLUMNS)
+    assert "closest random group 'random | model.name=minilm' differs in model.name" in bert["note"]
+    md = (out / "comparison.md").read_text()
+    bert_line = next(
+        line for line in md.splitlines() if line.startswith("| margin \\| model.name=bert")
+    )
+    assert "| no random baseline of the same experiment |" in bert_line
+    assert "differs in model.name" in bert_line
+
+    # The same-experiment row is untouched: random's final 60 at 300, margin reaches it at 200.
+    minilm = rows["margin | model.name=minilm"]
+    assert minilm["note"] == "" and minilm["random_reference"] == "random | model.name=minilm"
+    assert float(minilm["label_savings_f1"]) == pytest.approx(100.0)
+    assert float(minilm["paired_delta_final_f1"]) == pytest.approx(70.0 - 60.0)
 
 
 # --------------------------------------------------------------------------- paired vs random
