@@ -27,10 +27,13 @@ from alqa.compare import (
     learning_curve_figure,
     load_runs,
     main,
+    pair_by_seed,
     paired_delta,
     t_critical,
 )
 from alqa.curves import area_under_budget_curve, label_savings, labels_to_reach
+from alqa.results import RoundRecord, results_document
+from alqa.state import PendingQuery, RunState
 
 T_DF1 = 12.706  # t_{0.975, 1}
 
@@ -379,6 +382,16 @@ def test_swept_key_is_auto_detected_and_random_matched(tmp_path: Path) -> None:
     rows = read_csv(out2 / "comparison.csv")
     assert set(rows) == {"margin", "random"}
     assert rows["margin"]["n_seeds"] == "4"
+    # Each seed appears once per budget: every run pairs with the random run of its own seed
+    # and budget (margin's final is random's + 10 there), none is a "duplicate seed".
+    assert rows["margin"]["paired_n_seeds"] == "4"
+    assert float(rows["margin"]["paired_delta_final_f1"]) == pytest.approx(10.0)
+    assert rows["margin"]["note"] == ""
+    # Both groups cover the same two experiments, so their mean curves compare: random's mean
+    # final (65 + 66 + 70 + 71) / 4 = 68 at 300; margin's mean [40, 50, 78] reaches it at
+    # 200 + 18/28 * 100.
+    saved = float(rows["margin"]["label_savings_f1"])
+    assert saved == pytest.approx(100 - 1800 / 28, abs=1e-3)
 
 
 @pytest.mark.usefixtures("no_plots")
@@ -391,7 +404,15 @@ def test_group_by_explicit_key(tmp_path: Path) -> None:
     assert main([str(runs), "--out", str(out), "--group-by", "model.name"]) == 0
     rows = read_csv(out / "comparison.csv")
     assert set(rows) == {"margin | model.name=minilm", "random | model.name=minilm"}
-    assert rows["margin | model.name=minilm"]["n_seeds"] == "2"
+    margin = rows["margin | model.name=minilm"]
+    assert margin["n_seeds"] == "2"
+    # margin pools lr 1e-4 and 3e-4, random only ran 1e-4: no mean-curve savings, and only the
+    # seed with a random run of the same lr is paired.
+    assert margin["label_savings_f1"] == ""
+    assert margin["label_savings_status"] == "random's runs are other experiments"
+    assert "no mean-curve label savings" in margin["note"] and "differ in lr" in margin["note"]
+    assert margin["paired_n_seeds"] == "1"
+    assert "seed 1 (no random run)" in margin["note"]
 
     # Auto-detection would have split on lr instead.
     assert main([str(runs), "--out", str(out)]) == 0
@@ -495,6 +516,72 @@ def test_runs_without_rounds_are_skipped_with_a_warning(
     assert main([str(only_empty), "--out", str(tmp_path / "o2")]) == 2
 
 
+def write_unevaluated_run(run_dir: Path, config: dict, n_labeled: list[int]) -> Path:
+    """results.json of a run without an evaluation set, written by alqa's own writers: the
+    round records get no metrics (evaluate_round returns none), so f1/em are absent."""
+    rounds = [
+        RoundRecord(i, n, {}, 1.0, 10, 1.0, 0.0, 0.0, 0.0, [f"q{i}"]).to_json()
+        for i, n in enumerate(n_labeled)
+    ]
+    state = RunState(config, PendingQuery([]), {}, rounds=rounds, finished=True)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    path = run_dir / "results.json"
+    path.write_text(json.dumps(results_document(state, planned_rounds=len(n_labeled))))
+    return path
+
+
+NO_EVAL_WORDS = ("no evaluation set", "no learning curve to compare", "dataset.eval_file=")
+
+
+def test_a_run_without_evaluation_set_is_named_as_such(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_unevaluated_run(tmp_path / "team" / "0", _config("margin", 0), BUDGET)
+    data = json.loads(path.read_text())
+    assert "f1" not in data["rounds"][0] and data["aubc_f1"] is None  # as alqa writes it
+    assert main([str(tmp_path / "team"), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("alqa-compare: error: ") and err.count("\n") == 1
+    assert str(path.resolve()) in err
+    assert all(words in err for words in NO_EVAL_WORDS)
+    assert "not a finite number" not in err
+    assert not (tmp_path / "o" / "comparison.csv").exists()
+
+
+@pytest.mark.usefixtures("no_plots")
+def test_runs_without_evaluation_set_are_skipped_among_comparable_ones(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    runs = tmp_path / "runs"
+    write_run(runs / "0", _config("margin", 0), [50, 70, 80], [40, 60, 70])
+    write_run(runs / "1", _config("random", 0), [40, 50, 60], [30, 40, 50])
+    team = write_unevaluated_run(runs / "2", _config("margin", 1), BUDGET)
+    assert main([str(runs), "--out", str(tmp_path / "o")]) == 0
+    err = capsys.readouterr().err
+    warning = next(line for line in err.splitlines() if str(team.resolve()) in line)
+    assert warning.startswith("alqa-compare: warning: ") and warning.endswith("skipped")
+    assert all(words in warning for words in NO_EVAL_WORDS)
+    rows = read_csv(tmp_path / "o" / "comparison.csv")
+    assert rows["margin"]["n_seeds"] == "1" and rows["random"]["n_seeds"] == "1"
+    # random's final 60 at 300; margin's seed 0 reaches it at 150
+    assert float(rows["margin"]["label_savings_f1"]) == pytest.approx(150.0)
+
+
+def test_scores_that_are_null_are_still_a_malformed_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Only absent scores mean "no evaluation set"; null or NaN ones are a damaged file."""
+    path = write_run(tmp_path / "r" / "0", _config("margin", 0), [50, 70, 80], [40, 60, 70])
+    data = json.loads(path.read_text())
+    for record in data["rounds"]:
+        record["f1"] = record["em"] = None
+    path.write_text(json.dumps(data))
+    assert main([str(tmp_path / "r"), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "rounds[0].f1 is missing or not a finite number" in err
+    assert "no evaluation set" not in err
+
+
 def _model_config(strategy: str, seed: int, model: str, **strategy_extra: object) -> dict:
     config = _config(strategy, seed)
     config["strategy"].update(strategy_extra)
@@ -553,7 +640,7 @@ def test_strategy_hyperparameter_swept_within_a_strategy_is_an_axis(tmp_path: Pa
 
 
 @pytest.mark.usefixtures("no_plots")
-def test_random_baseline_fallback_is_noted(tmp_path: Path) -> None:
+def test_random_group_of_another_experiment_is_no_baseline(tmp_path: Path) -> None:
     runs = tmp_path / "runs"
     write_run(runs / "0", _model_config("margin", 0, "bert"), [50, 60, 70], [40, 50, 60])
     write_run(runs / "1", _model_config("margin", 0, "minilm"), [50, 60, 70], [40, 50, 60])
@@ -561,10 +648,25 @@ def test_random_baseline_fallback_is_noted(tmp_path: Path) -> None:
     out = tmp_path / "out"
     assert main([str(runs), "--out", str(out)]) == 0
     rows = read_csv(out / "comparison.csv")
+    # Only random with minilm exists: bert's row is measured against nothing, and says so.
     bert = rows["margin | model.name=bert"]
-    assert bert["random_reference"] == "random | model.name=minilm"
-    assert "differs in model.name" in bert["note"]
-    assert rows["margin | model.name=minilm"]["note"] == ""
+    assert bert["random_reference"] == ""
+    assert bert["label_savings_f1"] == ""
+    assert bert["label_savings_status"] == "no random baseline of the same experiment"
+    assert all(bert[c] == "" for c in PAIRED_COLUMNS)
+    assert "closest random group 'random | model.name=minilm' differs in model.name" in bert["note"]
+    md = (out / "comparison.md").read_text()
+    bert_line = next(
+        line for line in md.splitlines() if line.startswith("| margin \\| model.name=bert")
+    )
+    assert "| no random baseline of the same experiment |" in bert_line
+    assert "differs in model.name" in bert_line
+
+    # The same-experiment row is untouched: random's final 60 at 300, margin reaches it at 200.
+    minilm = rows["margin | model.name=minilm"]
+    assert minilm["note"] == "" and minilm["random_reference"] == "random | model.name=minilm"
+    assert float(minilm["label_savings_f1"]) == pytest.approx(100.0)
+    assert float(minilm["paired_delta_final_f1"]) == pytest.approx(70.0 - 60.0)
 
 
 # --------------------------------------------------------------------------- paired vs random
@@ -838,6 +940,60 @@ def test_rounds_with_bootstrap_intervals_load_like_plain_ones(tmp_path: Path) ->
     assert read_csv(tmp_path / "out_plain" / "comparison.csv") == read_csv(
         tmp_path / "out_with_ci" / "comparison.csv"
     )
+
+
+def _data_config(strategy: str, seed: int, train_file: str, initial: int = 100) -> dict:
+    config = _config(strategy, seed, dataset={"name": "squad", "train_file": train_file})
+    config["budget"]["initial"] = initial
+    return config
+
+
+@pytest.mark.usefixtures("no_plots")
+def test_strategy_only_grouping_pairs_only_runs_of_the_same_experiment(tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    for seed in (0, 1, 2):
+        f1 = random_f1(seed)
+        write_run(runs / f"r{seed}", _data_config("random", seed, "a.json"), f1, f1)
+    # seed 0: another pool file; seed 1: the same experiment; seed 2: another file and budget
+    margin = {0: ("b.json", 100), 1: ("a.json", 100), 2: ("b.json", 50)}
+    for seed, (train_file, initial) in margin.items():
+        f1 = shifted(random_f1(seed), [3.0 * (seed + 1)] * 3)
+        write_run(runs / f"m{seed}", _data_config("margin", seed, train_file, initial), f1, f1)
+    out = tmp_path / "out"
+    assert main([str(runs), "--out", str(out), "--group-by"]) == 0
+    row = read_csv(out / "comparison.csv")["margin"]
+    assert row["n_seeds"] == "3" and row["random_reference"] == "random"
+    assert row["paired_n_seeds"] == "1"
+    assert float(row["paired_delta_final_f1"]) == pytest.approx(6.0)  # seed 1's shift alone
+    assert "seed 0 (random run differs in dataset.train_file)" in row["note"]
+    assert "seed 2 (random run differs in budget.initial, dataset.train_file)" in row["note"]
+    # margin's runs are three experiments, random's one: its mean curve is no baseline
+    assert row["label_savings_f1"] == ""
+    assert row["label_savings_status"] == "random's runs are other experiments"
+    assert "differ in budget.initial, dataset.train_file" in row["note"]
+
+
+def test_pair_by_seed_counts_a_key_only_one_run_has_and_ignores_bookkeeping(
+    tmp_path: Path,
+) -> None:
+    random = _config("random", 0)
+    random["features_cache"] = "/home/a/.cache/alqa/features"  # where, not what: ignored
+    subsampled = _config("margin", 0, dataset={"name": "squad", "eval_size": 500})
+    subsampled["features_cache"] = "/home/b/.cache/alqa/features"
+    same = _config("margin", 0)
+    same["strategy"]["temperature"] = 2.0
+    files = [
+        write_run(tmp_path / name, config, [50, 60, 70], [40, 50, 60])
+        for name, config in (("r", random), ("s", subsampled), ("m", same))
+    ]
+    run_random, run_subsampled, run_same = load_runs(files)
+
+    pairing = pair_by_seed([run_subsampled], [run_random])
+    assert pairing.pairs == ()
+    assert pairing.left_out == ("seed 0 (random run differs in dataset.eval_size)",)
+    # a strategy hyperparameter, output_dir, logger.name and hydra.* are not the experiment
+    pairing = pair_by_seed([run_same], [run_random])
+    assert pairing.pairs == ((run_same, run_random),) and pairing.left_out == ()
 
 
 # --------------------------------------------------------------------------- plots

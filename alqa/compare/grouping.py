@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,10 +12,14 @@ from alqa.compare.loading import UNSET, Run, strategy_name
 RANDOM = "random"
 
 # Config keys that vary between runs without being an experimental condition: per-run
-# bookkeeping (seeds, output locations, logging such as logger.name=<strategy>-seed<seed>)
-# would otherwise split every run into its own group during auto-detection.
+# bookkeeping (seeds, output and cache locations, logging such as
+# logger.name=<strategy>-seed<seed>, oracle.project=alqa <strategy> seed<seed>) would otherwise
+# split every run into its own group during auto-detection, and no two runs would be the same
+# experiment.
 _EXCLUDED_PREFIXES = ("hydra.", "logger.", "wandb.")
-_EXCLUDED_LEAVES = frozenset({"seed", "output_dir", "out_dir", "run_dir", "save_dir"})
+_EXCLUDED_LEAVES = frozenset(
+    {"seed", "output_dir", "out_dir", "run_dir", "save_dir", "features_cache", "project"}
+)
 
 
 def flatten_config(config: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -42,11 +46,78 @@ def get_key(config: Mapping[str, Any], dotted: str) -> Any:
     return node
 
 
-def _auto_candidate(key: str) -> bool:
+def _bookkeeping(key: str) -> bool:
+    """Whether a flattened key is per-run bookkeeping (seeds, locations, logging): such keys
+    differ between runs of one experiment, so they are neither sweep axes nor conditions."""
     leaf = key.rsplit(".", 1)[-1]
-    if key == "strategy.name" or key.startswith(_EXCLUDED_PREFIXES):
-        return False
-    return leaf not in _EXCLUDED_LEAVES and not leaf.endswith("_seed")
+    if key.startswith(_EXCLUDED_PREFIXES):
+        return True
+    return leaf in _EXCLUDED_LEAVES or leaf.endswith("_seed")
+
+
+def _auto_candidate(key: str) -> bool:
+    return key != "strategy.name" and not _bookkeeping(key)
+
+
+def _axis_order(key: str) -> tuple[bool, int, str]:
+    """``*.name`` keys first, then shallow ones: the keys a reader recognises soonest."""
+    return not key.endswith(".name"), key.count("."), key
+
+
+def experiment_identity(config: Mapping[str, Any]) -> dict[str, Any]:
+    """What makes two runs the same experiment apart from the strategy: data, model, budget,
+    train and scoring settings, i.e. the flattened config without the strategy (name and
+    hyperparameters), the seeds (pairing matches seeds on its own) and per-run bookkeeping.
+
+    A difference between a strategy run and a random run is only the strategy's doing when
+    their identities are equal; lists are skipped as in grouping (none is a condition).
+    """
+    return {
+        key: value
+        for key, value in flatten_config(config).items()
+        if key != "strategy" and not key.startswith("strategy.") and not _bookkeeping(key)
+    }
+
+
+def identity_key(config: Mapping[str, Any]) -> tuple[tuple[str, Any], ...]:
+    """The experiment identity in hashable form, to group or count runs by experiment."""
+    return tuple(sorted(experiment_identity(config).items(), key=lambda item: item[0]))
+
+
+def differing_keys(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[str]:
+    """Keys whose values differ between two identities (a key only one has counts), in the
+    order labels name axes."""
+    keys = set(a) | set(b)
+    return sorted((k for k in keys if a.get(k, UNSET) != b.get(k, UNSET)), key=_axis_order)
+
+
+def closest_difference(
+    identity: Mapping[str, Any], others: Iterable[Mapping[str, Any]]
+) -> list[str]:
+    """The keys ``identity`` differs in from the closest of ``others`` (fewest keys apart)."""
+    return min((differing_keys(identity, other) for other in others), key=len)
+
+
+def experiments_differ(runs: Sequence[Run], reference: Sequence[Run]) -> list[str]:
+    """Keys that tell the experiments of ``runs`` from those of ``reference`` (both non-empty);
+    empty when both cover the same set of experiments.
+
+    Each experiment that only one side has is compared with the closest experiment of the other
+    side, so the keys name what actually differs rather than every key that varies.
+    """
+    mine = {identity_key(run.config) for run in runs}
+    theirs = {identity_key(run.config) for run in reference}
+    keys: set[str] = set()
+    for side, other in ((mine, theirs), (theirs, mine)):
+        for ident in side - other:
+            keys.update(closest_difference(dict(ident), [dict(o) for o in other]))
+    return sorted(keys, key=_axis_order)
+
+
+def name_keys(keys: Sequence[str], limit: int = 3) -> str:
+    """``a, b, c, …``: the first few keys, so a note stays one short phrase."""
+    shown = ", ".join(keys[:limit])
+    return shown + ", …" if len(keys) > limit else shown
 
 
 def detect_swept_keys(configs: Sequence[Mapping[str, Any]]) -> list[str]:
@@ -62,10 +133,7 @@ def detect_swept_keys(configs: Sequence[Mapping[str, Any]]) -> list[str]:
     baseline is never silently pooled or compared as if equal.
     """
     flats = [flatten_config(c) for c in configs]
-    candidates = sorted(
-        {k for flat in flats for k in flat if _auto_candidate(k)},
-        key=lambda k: (not k.endswith(".name"), k.count("."), k),
-    )
+    candidates = sorted({k for flat in flats for k in flat if _auto_candidate(k)}, key=_axis_order)
     general = [k for k in candidates if not k.startswith("strategy.")]
     specific = [k for k in candidates if k.startswith("strategy.")]
 
@@ -124,7 +192,8 @@ def group_runs(runs: Sequence[Run], keys: Sequence[str]) -> list[Group]:
 def pick_reference(group: Group, randoms: Sequence[Group]) -> tuple[Group | None, list[str]]:
     """The random group sharing this group's non-strategy key values (else the closest one).
 
-    Returns the reference and the keys it differs in, so a fallback can be named in the notes.
+    Returns the reference and the keys it differs in: a non-empty list means the closest random
+    group is another experiment, which the caller must not measure against but may name.
     """
     if group.is_random:
         return group, []

@@ -26,6 +26,11 @@ class NoRoundsYet(CompareError):
     """A results.json of a run that has not completed a round: nothing to compare yet."""
 
 
+class NoEvaluation(CompareError):
+    """A results.json of a run without an evaluation set (an annotation team's run with
+    ``dataset.eval_file=null``): its rounds have no EM/F1, so there is no curve to compare."""
+
+
 class _Unset:
     """Marker for a config key a run does not have, distinct from an explicit ``None``."""
 
@@ -128,6 +133,15 @@ def _number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
+def _unevaluated(rounds: list[Any]) -> bool:
+    """Whether every round is a well-formed record without any score key, as a run without an
+    evaluation set writes them (its metrics are empty, so the keys are absent, not null)."""
+    return all(
+        isinstance(r, dict) and _number(r.get("n_labeled")) and not any(m in r for m in METRICS)
+        for r in rounds
+    )
+
+
 def load_run(path: str | Path) -> Run:
     """Parse and validate one results.json, failing with a message that names the file."""
     path = Path(path)
@@ -154,7 +168,13 @@ def load_run(path: str | Path) -> Run:
     if not isinstance(rounds, list):
         raise CompareError(f"{path}: missing or non-list 'rounds'; {expected}")
     if not rounds:
-        raise NoRoundsYet(f"{path}: no rounds yet (run just started?); skipped")
+        raise NoRoundsYet(f"{path}: no rounds yet (run just started?)")
+    if _unevaluated(rounds):
+        raise NoEvaluation(
+            f"{path}: the run has no evaluation set (its rounds have no f1/em), so it has no "
+            "learning curve to compare; to compare it, rerun it with an evaluation set: "
+            "dataset.eval_file=<file with gold answers>"
+        )
     for i, record in enumerate(rounds):
         if not isinstance(record, dict):
             raise CompareError(f"{path}: rounds[{i}] is not an object; {expected}")
@@ -178,18 +198,35 @@ def load_run(path: str | Path) -> Run:
     )
 
 
-def load_runs(files: Sequence[Path]) -> list[Run]:
-    """Load every file; runs without a single round yet (a sweep in progress) are skipped with
-    a warning instead of failing the whole comparison."""
-    runs = []
-    for path in files:
-        try:
-            runs.append(load_run(path))
-        except NoRoundsYet as exc:
-            print(f"alqa-compare: warning: {exc}", file=sys.stderr)
-    if not runs:
-        raise CompareError(
+def _nothing_to_compare(files: Sequence[Path], skipped: Sequence[CompareError]) -> CompareError:
+    """The error when every file was skipped, naming a run without evaluation set if any (the
+    likelier surprise) rather than calling every file unfinished."""
+    no_eval = [exc for exc in skipped if isinstance(exc, NoEvaluation)]
+    if not no_eval:
+        return CompareError(
             f"none of the {len(files)} results.json file(s) has a completed round yet; "
             "expected at least one run with a non-empty 'rounds' list"
         )
+    others = len(files) - 1
+    rest = (
+        f"; none of the other {others} results.json file(s) is comparable either" if others else ""
+    )
+    return CompareError(f"{no_eval[0]}{rest}")
+
+
+def load_runs(files: Sequence[Path]) -> list[Run]:
+    """Load every file; runs without a single round yet (a sweep in progress) or without an
+    evaluation set are skipped with a warning instead of failing the whole comparison, which
+    fails only when nothing comparable is left (then with one error, no warnings)."""
+    runs: list[Run] = []
+    skipped: list[CompareError] = []
+    for path in files:
+        try:
+            runs.append(load_run(path))
+        except (NoRoundsYet, NoEvaluation) as exc:
+            skipped.append(exc)
+    if not runs:
+        raise _nothing_to_compare(files, skipped)
+    for exc in skipped:
+        print(f"alqa-compare: warning: {exc}; skipped", file=sys.stderr)
     return runs

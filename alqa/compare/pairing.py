@@ -1,7 +1,9 @@
-"""Strategy runs paired with the random run of the same seed.
+"""Strategy runs paired with the random run of the same seed and the same experiment.
 
 Runs with the same seed share the initial labeled set and the evaluation subset, so the
-difference within a pair is free of the seed-to-seed variation both runs have in common.
+difference within a pair is free of the seed-to-seed variation both runs have in common. That
+only holds when the two runs are otherwise the same experiment (same data, model, budget,
+train and scoring settings): a random run of another experiment is no partner.
 """
 
 from __future__ import annotations
@@ -10,7 +12,13 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from alqa.compare.grouping import format_value
+from alqa.compare.grouping import (
+    closest_difference,
+    experiment_identity,
+    format_value,
+    identity_key,
+    name_keys,
+)
 from alqa.compare.loading import UNSET, Run
 from alqa.compare.stats import PairedDelta, SeedSavings, paired_delta, seed_savings
 from alqa.curves import label_savings
@@ -46,35 +54,59 @@ def _common_end(a: Run, b: Run) -> float:
     return float(min(a.n_labeled[-1], b.n_labeled[-1]))
 
 
-def _why_unpaired(own: list[Run], theirs: list[Run]) -> str | None:
-    """Why a seed cannot be paired, or None when it pairs one run with one run."""
+def _by_identity(runs: Sequence[Run]) -> dict[tuple, list[Run]]:
+    by_identity: dict[tuple, list[Run]] = defaultdict(list)
+    for run in runs:
+        by_identity[identity_key(run.config)].append(run)
+    return by_identity
+
+
+def _mismatch(run: Run, theirs: list[Run]) -> str:
+    """``random run differs in a, b``: the keys of the closest random run of that seed."""
+    others = [experiment_identity(r.config) for r in theirs]
+    keys = closest_difference(experiment_identity(run.config), others)
+    return f"random run differs in {name_keys(keys)}"
+
+
+def _partner(own: list[Run], theirs: list[Run]) -> Run | str:
+    """The random partner of one experiment's runs of a seed, or why there is none.
+
+    ``own``: the runs of one seed and one experiment; ``theirs``: random's runs of that seed.
+    """
     if len(own) > 1:
         return "duplicate seed"
     if not theirs:
         return "no random run"
-    if len(theirs) > 1:
+    same = _by_identity(theirs).get(identity_key(own[0].config), [])
+    if not same:
+        return _mismatch(own[0], theirs)
+    if len(same) > 1:
         return "duplicate random seed"
-    if max(own[0].n_labeled[0], theirs[0].n_labeled[0]) > _common_end(own[0], theirs[0]):
+    if max(own[0].n_labeled[0], same[0].n_labeled[0]) > _common_end(own[0], same[0]):
         return "no budget in common with random"
-    return None
+    return same[0]
 
 
 def pair_by_seed(runs: Sequence[Run], reference: Sequence[Run]) -> Pairing:
-    """Pair each run with the reference (random) run of the same seed.
+    """Pair each run with the reference (random) run of the same seed and the same experiment.
 
-    A seed is left out, with the reason, when it has no random run, when either side has it
-    twice (which pair would be arbitrary) or when the two curves share no budget; runs without
-    a seed cannot be paired at all. Random's extra seeds are simply unused.
+    The experiment (grouping.experiment_identity) is matched as well as the seed, so a group
+    pooling several experiments pairs each run with its own experiment's random run. A seed is
+    left out, with the reason, when it has no random run, when its random runs are all another
+    experiment (the differing keys are named), when either side has it twice within one
+    experiment (which pair would be arbitrary) or when the two curves share no budget; runs
+    without a seed cannot be paired at all. Random's extra seeds are simply unused.
     """
-    own, theirs = _by_seed(runs), _by_seed(reference)
+    theirs = _by_seed(reference)
     pairs: list[tuple[Run, Run]] = []
     left_out: list[str] = []
-    for seed in sorted(own, key=_seed_order):
-        reason = _why_unpaired(own[seed], theirs.get(seed, []))
-        if reason is None:
-            pairs.append((own[seed][0], theirs[seed][0]))
-        else:
-            left_out.append(f"seed {seed} ({reason})")
+    for seed, own in sorted(_by_seed(runs).items(), key=lambda item: _seed_order(item[0])):
+        for same in _by_identity(own).values():
+            partner = _partner(same, theirs.get(seed, []))
+            if isinstance(partner, str):
+                left_out.append(f"seed {seed} ({partner})")
+            else:
+                pairs.append((same[0], partner))
     unseeded = sum(run.seed is UNSET for run in runs)
     if unseeded:
         left_out.append(f"{unseeded} run(s) without a seed")
