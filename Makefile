@@ -14,7 +14,7 @@ ARGS ?=
 help:
 	@echo "make setup      create $(VENV) and install alqa with its dev tools"
 	@echo "make test       fast tests (what you run while coding)"
-	@echo "make test-all   every test, the slow end-to-end ones too (what CI runs)"
+	@echo "make test-all   every test, the slow end-to-end ones too, on every core (what CI runs)"
 	@echo "make lint       ruff"
 	@echo "make run        set up, then the main job on the embedded SQuAD sample, sized for a CPU"
 	@echo "                (DATASET=squad for the hub, ARGS=... for any other override)"
@@ -31,7 +31,7 @@ test: setup
 	$(PY) -m pytest -m "not slow" -q -n auto
 
 test-all: setup
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n auto
 
 lint: setup
 	$(PY) -m ruff check alqa tests benchmarks main.py
