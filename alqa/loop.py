@@ -35,6 +35,7 @@ from alqa.oracle.reveal import reveal_answers
 from alqa.results import results_document, write_results
 from alqa.rounds import run_round
 from alqa.run_settings import RunSettings
+from alqa.settings import EXECUTION_KEYS
 from alqa.state import (
     PendingQuery,
     ResumeError,
@@ -64,10 +65,13 @@ def identity(config: dict[str, Any]) -> dict[str, Any]:
     """What makes a run the same experiment: IDENTITY_KEYS and which oracle labels it (not
     where it is reached: a server may move between two rounds); no oracle means gold. The
     budget's plan (initial, per_round, quota) is checked by round instead: see
-    :func:`alqa.budget.replan_problem`."""
+    :func:`alqa.budget.replan_problem`; the train section's execution keys (device, evaluation
+    batch, compile) may change between sessions."""
     found = {k: config.get(k) for k in IDENTITY_KEYS}
     budget = found["budget"] or {}
     found["budget"] = {k: v for k, v in budget.items() if k not in PLAN_KEYS}
+    train = found["train"] or {}
+    found["train"] = {k: v for k, v in train.items() if k not in EXECUTION_KEYS}
     found["oracle"] = {"name": (config.get("oracle") or {}).get("name", "gold")}
     return found
 
@@ -115,7 +119,20 @@ class ActiveLearningRun:
                 "start a new run in another directory (hydra.run.dir=...)."
             )
         self.check_plan(state)
+        self.adopt_execution_settings(state)
         return state
+
+    def adopt_execution_settings(self, state: RunState) -> None:
+        """Take this session's device, evaluation batch and compile setting (they change
+        how fast the run goes, not what it computes), so its results name where it ran last."""
+        old_train = state.config.get("train") or {}
+        new_train = self.config["train"]
+        changed = [k for k in EXECUTION_KEYS if old_train.get(k) != new_train.get(k)]
+        if changed:
+            now = ", ".join(f"train.{k}={new_train.get(k)}" for k in changed)
+            log.info("%s: resuming with %s", self.run_dir, now)
+            adopted = {k: new_train.get(k) for k in changed}
+            state.config = {**state.config, "train": {**old_train, **adopted}}
 
     def check_plan(self, state: RunState) -> None:
         """Refuse a budget that would have picked the rounds so far differently; else adopt

@@ -95,6 +95,12 @@ def read_section(cls: type, section: Any, prefix: str, *, strict: bool = True) -
     return cls(**values)
 
 
+#: ``train`` keys that change how fast a run goes and where, not what it computes: a run may
+#: resume with other values (on another GPU, or a smaller evaluation batch after running out
+#: of memory), and runs that differ only in them are the same experiment in a comparison.
+EXECUTION_KEYS = ("device", "eval_batch_size", "compile")
+
+
 @dataclass(frozen=True)
 class TrainSettings:
     """How each round trains: the keys of ``conf/train``."""

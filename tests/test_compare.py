@@ -22,6 +22,7 @@ from scipy import stats
 
 import alqa.compare.cli
 from alqa.compare import (
+    drop_repeats,
     find_result_files,
     group_runs,
     learning_curve_figure,
@@ -831,13 +832,85 @@ def test_duplicate_seed_is_not_paired(tmp_path: Path) -> None:
     for seed in (0, 1):
         write_run(runs / f"r{seed}", _config("random", seed), [40, 50, 60], [30, 40, 50])
     write_run(runs / "m0", _config("margin", 0), [50, 70, 80], [40, 60, 70])
-    write_run(runs / "m0b", _config("margin", 0), [45, 65, 75], [40, 60, 70])
+    # seed 0 again, under another strategy setting that the grouping (strategy only) pools
+    other = _config("margin", 0)
+    other["strategy"]["temperature"] = 2.0
+    write_run(runs / "m0b", other, [45, 65, 75], [40, 60, 70])
     write_run(runs / "m1", _config("margin", 1), [41, 51, 61], [40, 60, 70])
-    assert main([str(runs), "--out", str(tmp_path / "out")]) == 0
+    assert main([str(runs), "--out", str(tmp_path / "out"), "--group-by"]) == 0
     row = read_csv(tmp_path / "out" / "comparison.csv")["margin"]
     assert row["paired_n_seeds"] == "1"
     assert float(row["paired_delta_final_f1"]) == pytest.approx(1.0)
     assert "seed 0 (duplicate seed)" in row["note"]
+
+
+def _two_sweeps_sharing_random(root: Path, second: str) -> None:
+    """Two sweeps as the README compares them: random and one strategy each, seeds 0-2, with
+    random's runs the same in both (same seeds, same experiment)."""
+    for sweep, strategy, shift in (("a", "margin", 5.0), ("b", second, -2.0)):
+        for seed in (0, 1, 2):
+            f1 = random_f1(seed)
+            write_run(root / sweep / f"r{seed}", _config("random", seed), f1, f1)
+            curve = shifted(f1, [shift + seed] * 3)
+            write_run(root / sweep / f"s{seed}", _config(strategy, seed), curve, curve)
+
+
+@pytest.mark.usefixtures("no_plots")
+def test_random_runs_repeated_by_two_sweeps_count_once_and_pair(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _two_sweeps_sharing_random(tmp_path, "entropy")
+    assert main([str(tmp_path / "a"), "--out", str(tmp_path / "alone")]) == 0
+    alone = read_csv(tmp_path / "alone" / "comparison.csv")
+    capsys.readouterr()
+    assert main([str(tmp_path / "a"), str(tmp_path / "b"), "--out", str(tmp_path / "out")]) == 0
+    rows = read_csv(tmp_path / "out" / "comparison.csv")
+    assert rows["random"]["n_seeds"] == "3"
+    assert rows["random"]["aubc_f1_ci"] == alone["random"]["aubc_f1_ci"]  # not 6 "seeds"
+    for name, shift in (("margin", 5.0), ("entropy", -2.0)):
+        assert rows[name]["paired_n_seeds"] == "3"
+        # a shift of (shift + seed) on every round moves AUBC by it: mean over seeds 0-2
+        assert float(rows[name]["paired_delta_aubc_f1"]) == pytest.approx(shift + 1.0)
+        assert "duplicate" not in rows[name]["note"]
+    err = capsys.readouterr().err
+    assert err.count("counted once") == 3 and "the same curve" in err
+    assert f"{tmp_path / 'b' / 'r0' / 'results.json'} repeats" in err
+
+
+def test_a_repeat_with_another_curve_keeps_the_longer_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    short = write_run(tmp_path / "a", _config("random", 0), [40, 50], [30, 40], finished=False)
+    full = write_run(tmp_path / "b", _config("random", 0), [41, 52, 60], [30, 41, 50])
+    runs = load_runs([short, full])
+    kept, notes = drop_repeats(runs, [])
+    assert [run.path for run in kept] == [full]
+    assert notes == [
+        f"{short} repeats {full} (same strategy, seed 0 and experiment; another "
+        "curve): counted once"
+    ]
+    # a swept key tells runs apart: no repeat
+    other = _config("random", 0, per_round=50)
+    third = write_run(tmp_path / "c", other, [40, 50, 60], [30, 40, 50])
+    kept, notes = drop_repeats(load_runs([full, third]), ["budget.per_round"])
+    assert len(kept) == 2 and notes == []
+
+
+@pytest.mark.usefixtures("no_plots")
+def test_runs_on_other_devices_or_batch_sizes_are_the_same_experiment(tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    for seed in (0, 1):
+        f1 = random_f1(seed)
+        train = {"device": "cuda:1", "eval_batch_size": 16, "compile": False, "epochs": 2}
+        write_run(runs / f"r{seed}", _config("random", seed, train=train), f1, f1)
+        train = {"device": "cuda:0", "eval_batch_size": 64, "compile": True, "epochs": 2}
+        curve = shifted(f1, [3.0] * 3)
+        write_run(runs / f"m{seed}", _config("margin", seed, train=train), curve, curve)
+    assert main([str(runs), "--out", str(tmp_path / "out")]) == 0
+    rows = read_csv(tmp_path / "out" / "comparison.csv")
+    assert set(rows) == {"random", "margin"}  # the device is no sweep axis
+    assert rows["margin"]["paired_n_seeds"] == "2"
+    assert float(rows["margin"]["paired_delta_aubc_f1"]) == pytest.approx(3.0)
 
 
 @pytest.mark.usefixtures("no_plots")

@@ -57,6 +57,22 @@ def test_resuming_with_another_configuration_is_refused(tiny_data, tmp_path):
         run_tiny(tiny_data, tmp_path, "strategy=random", "seed=5")
 
 
+def test_a_run_resumes_on_another_device_and_evaluation_batch(tiny_data, tmp_path, monkeypatch):
+    with monkeypatch.context() as patch:
+        kill_after_round(patch, 1)
+        with pytest.raises(SimulatedKill):
+            run_tiny(tiny_data, tmp_path, "strategy=margin", "train.device=auto")
+    # how fast and where, not what: accepted, and the results name this session's settings
+    resumed = run_tiny(
+        tiny_data, tmp_path, "strategy=margin", "train.device=cpu", "train.eval_batch_size=7"
+    )
+    assert resumed["finished"] is True and len(resumed["rounds"]) == 3
+    assert resumed["config"]["train"]["device"] == "cpu"
+    assert resumed["config"]["train"]["eval_batch_size"] == 7
+    with pytest.raises(ResumeError, match=r"train\.epochs"):  # what it computes: refused
+        run_tiny(tiny_data, tmp_path, "strategy=margin", "train.epochs=3")
+
+
 GROWN = ("budget.quota=20",)  # 4 rounds of 5 after the 10 initial ones, against 2
 
 

@@ -18,7 +18,7 @@ matched by seed with random), ``summary`` (one row per group), ``tables`` (Markd
 """
 
 from alqa.compare.cli import build_parser, main
-from alqa.compare.grouping import RANDOM, Group, detect_swept_keys, group_runs
+from alqa.compare.grouping import RANDOM, Group, detect_swept_keys, drop_repeats, group_runs
 from alqa.compare.loading import METRICS, CompareError, Run, find_result_files, load_run, load_runs
 from alqa.compare.pairing import PairedComparison, Pairing, compare_paired, pair_by_seed
 from alqa.compare.plots import learning_curve_figure, plot_learning_curves
@@ -50,6 +50,7 @@ __all__ = [
     "build_parser",
     "compare_paired",
     "detect_swept_keys",
+    "drop_repeats",
     "find_result_files",
     "group_runs",
     "learning_curve_figure",

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from alqa.compare.grouping import detect_swept_keys, get_key, group_runs
+from alqa.compare.grouping import detect_swept_keys, drop_repeats, get_key, group_runs
 from alqa.compare.loading import METRICS, UNSET, CompareError, Run, find_result_files, load_runs
 from alqa.compare.plots import plot_learning_curves
 from alqa.compare.summary import summarize
@@ -90,6 +90,9 @@ def main(argv: list[str] | None = None) -> int:
         files = find_result_files(args.paths)
         runs = load_runs(files)
         keys = _grouping_keys(args.group_by, runs)
+        runs, repeats = drop_repeats(runs, keys)
+        for note in repeats:
+            print(f"alqa-compare: warning: {note}", file=sys.stderr)
         groups = group_runs(runs, keys)
         rows = summarize(groups, args.metric)
         out_dir = _output_dir(args.out, args.paths[0])

@@ -7,7 +7,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from alqa.compare.loading import UNSET, Run, strategy_name
+from alqa.settings import EXECUTION_KEYS
 
 RANDOM = "random"
 
@@ -15,8 +18,10 @@ RANDOM = "random"
 # bookkeeping (seeds, output and cache locations, logging such as
 # logger.name=<strategy>-seed<seed>, oracle.project=alqa <strategy> seed<seed>) would otherwise
 # split every run into its own group during auto-detection, and no two runs would be the same
-# experiment.
+# experiment. The train section's execution keys (device, evaluation batch, compile) say where
+# and how fast a run went, not what it computed.
 _EXCLUDED_PREFIXES = ("hydra.", "logger.", "wandb.")
+_EXECUTION = frozenset(f"train.{key}" for key in EXECUTION_KEYS)
 _EXCLUDED_LEAVES = frozenset(
     {"seed", "output_dir", "out_dir", "run_dir", "save_dir", "features_cache", "project"}
 )
@@ -50,7 +55,7 @@ def _bookkeeping(key: str) -> bool:
     """Whether a flattened key is per-run bookkeeping (seeds, locations, logging): such keys
     differ between runs of one experiment, so they are neither sweep axes nor conditions."""
     leaf = key.rsplit(".", 1)[-1]
-    if key.startswith(_EXCLUDED_PREFIXES):
+    if key.startswith(_EXCLUDED_PREFIXES) or key in _EXECUTION:
         return True
     return leaf in _EXCLUDED_LEAVES or leaf.endswith("_seed")
 
@@ -112,6 +117,48 @@ def experiments_differ(runs: Sequence[Run], reference: Sequence[Run]) -> list[st
         for ident in side - other:
             keys.update(closest_difference(dict(ident), [dict(o) for o in other]))
     return sorted(keys, key=_axis_order)
+
+
+def _same_curve(a: Run, b: Run) -> bool:
+    return np.array_equal(a.n_labeled, b.n_labeled) and all(
+        np.array_equal(a.scores[m], b.scores.get(m)) for m in a.scores
+    )
+
+
+def drop_repeats(runs: Sequence[Run], keys: Sequence[str]) -> tuple[list[Run], list[str]]:
+    """The runs with each repeat counted once, and a note per dropped run.
+
+    A repeat has the same strategy (and strategy settings), seed, experiment and grouping-key
+    values as another run: the random runs of two sweeps compared together, say. Counted
+    twice, one seed would pass for two independent ones (narrower intervals) and pairing would
+    not know which random run is the partner. The run with more rounds is kept (the first
+    when they are as long); the note says whether the curves are the same.
+    """
+    kept: dict[tuple, Run] = {}
+    notes: list[str] = []
+    for run in runs:
+        if run.seed is UNSET:
+            kept[("unseeded", len(kept))] = run
+            continue
+        key = (
+            get_key(run.config, "strategy"),
+            format_value(run.seed),
+            identity_key(run.config),
+            tuple(get_key(run.config, k) for k in keys),
+        )
+        first = kept.setdefault(key, run)
+        if first is run:
+            continue
+        longer, shorter = (
+            (run, first) if run.n_labeled.size > first.n_labeled.size else (first, run)
+        )
+        kept[key] = longer
+        curve = "the same curve" if _same_curve(first, run) else "another curve"
+        notes.append(
+            f"{shorter.path} repeats {longer.path} (same strategy, seed {format_value(run.seed)} "
+            f"and experiment; {curve}): counted once"
+        )
+    return list(kept.values()), notes
 
 
 def name_keys(keys: Sequence[str], limit: int = 3) -> str:
