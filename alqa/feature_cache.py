@@ -29,7 +29,7 @@ from alqa.features import TokenizedQA
 log = logging.getLogger(__name__)
 
 #: bump when TokenizedQA or the tokenisation changes, so old cache files are not read
-FORMAT = 2  # 2: over-long questions are cut to fit (features.fitting_questions)
+FORMAT = 3  # 2: over-long questions cut to fit; 3: answer targets and offsets past spaces/marks
 
 
 #: fingerprint digests by tokenizer object: a run keys its pool and its eval set with one

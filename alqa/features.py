@@ -9,6 +9,7 @@ offsets of context tokens), so the pool is tokenised once, not once per round.
 from __future__ import annotations
 
 import logging
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -63,26 +64,69 @@ FIELDS = (
 )
 
 
+def answer_char_span(context: str, start: int, text: str) -> tuple[int, int]:
+    """The answer's characters [start, end) in the context, without the whitespace some
+    exports keep around an answer (" Paris"): the model can only point at tokens, and the
+    nearest token past a leading space is the answer's first word, not the word before it."""
+    end = start + len(text)
+    while start < end and context[start : start + 1].isspace():
+        start += 1
+    while end > start and context[end - 1 : end].isspace():
+        end -= 1
+    return start, end
+
+
 def answer_token_span(
     offsets: np.ndarray, is_context: np.ndarray, char_start: int, char_end: int
 ) -> tuple[int, int]:
     """Start/end token of the answer [char_start, char_end) in one window; (0, 0), the [CLS]
     "not in this window" target, unless the answer lies wholly inside the window's context.
 
-    The span is the smallest run of context tokens covering the answer, so an answer that
-    starts or ends inside a token takes that whole token (the model can only point at tokens).
+    The span is the run of context tokens that overlap the answer, so an answer that starts or
+    ends inside a token takes that whole token (the model can only point at tokens), and a
+    character no token covers (a space, an accent a tokenizer dropped) never pulls in the
+    neighbouring token.
     """
     context_tokens = np.flatnonzero(is_context)
-    if len(context_tokens) == 0:
+    if len(context_tokens) == 0 or char_end <= char_start:
         return 0, 0
     first, last = context_tokens[0], context_tokens[-1]
     if offsets[first, 0] > char_start or offsets[last, 1] < char_end:
         return 0, 0
     token_starts = offsets[first : last + 1, 0]
     token_ends = offsets[first : last + 1, 1]
-    start = first + int(np.searchsorted(token_starts, char_start, side="right")) - 1
-    end = first + int(np.searchsorted(token_ends, char_end, side="left"))
-    return start, end
+    start = first + int(np.searchsorted(token_ends, char_start, side="right"))
+    end = first + int(np.searchsorted(token_starts, char_end, side="left")) - 1
+    return (start, end) if start <= end else (0, 0)
+
+
+def _mark_run_ends(context: str) -> np.ndarray | None:
+    """For each character position, where the run of nonspacing marks (Unicode Mn) starting
+    there ends; None when the context has no such mark (the common case, found fast)."""
+    if context.isascii() or not any(unicodedata.category(c) == "Mn" for c in set(context)):
+        return None
+    is_mark = [unicodedata.category(c) == "Mn" for c in context]
+    positions = np.arange(len(context) + 1)
+    not_mark = np.append(~np.asarray(is_mark, dtype=bool), True)
+    candidates = np.where(not_mark, positions, len(context))
+    return np.minimum.accumulate(candidates[::-1])[::-1]
+
+
+def cover_trailing_marks(offsets: np.ndarray, is_context: np.ndarray, context: str) -> None:
+    """Extend each context token of one window over the nonspacing marks that follow it.
+
+    Uncased tokenizers strip accents, and their offsets then leave out a combining accent
+    stored as its own character ("Cafe\u0301", decomposed text; many Indic vowel signs): an
+    answer ending there would be cut before its accent. A token never grows past the next
+    token's start. Works in place on ``offsets`` [L, 2]."""
+    run_ends = _mark_run_ends(context)
+    if run_ends is None:
+        return
+    tokens = np.flatnonzero(is_context)
+    starts, ends = offsets[tokens, 0], offsets[tokens, 1]
+    limit = np.append(starts[1:], run_ends[-1])
+    grown = np.minimum(run_ends[np.clip(ends, 0, len(context))], np.maximum(limit, ends))
+    offsets[tokens, 1] = np.where(ends > starts, grown, ends)
 
 
 def question_token_limit(tokenizer, max_length: int, stride: int) -> int:
@@ -158,11 +202,12 @@ def _encode_chunk(
     starts = np.zeros(len(sample_map), dtype=np.int64)
     ends = np.zeros(len(sample_map), dtype=np.int64)
     for w, question in enumerate(sample_map):
-        answers = chunk[question]["answers"]
+        row = chunk[question]
+        cover_trailing_marks(offsets[w], is_context[w], row["context"])
+        answers = row["answers"]
         if answers["text"]:  # the first gold answer is the training target (as HF does)
-            char_start = answers["answer_start"][0]
-            char_end = char_start + len(answers["text"][0])
-            starts[w], ends[w] = answer_token_span(offsets[w], is_context[w], char_start, char_end)
+            span = answer_char_span(row["context"], answers["answer_start"][0], answers["text"][0])
+            starts[w], ends[w] = answer_token_span(offsets[w], is_context[w], *span)
     offsets[~is_context] = -1
     arrays = {
         "input_ids": np.asarray(encoded["input_ids"], dtype=np.int32),

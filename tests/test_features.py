@@ -120,6 +120,47 @@ def test_answer_token_span_on_hand_built_offsets():
     assert answer_token_span(offsets, is_context, 2, 4) != (0, 0)
 
 
+def test_answer_token_span_skips_characters_no_token_covers():
+    # tokens: [CLS] q [SEP] "ab" "cd" "ef" [SEP]; context "ab cd ef": chars 0-2, 3-5, 6-8
+    offsets = np.array([[0, 0], [0, 1], [0, 0], [0, 2], [3, 5], [6, 8], [0, 0]])
+    is_context = np.array([False, False, False, True, True, True, False])
+    assert answer_token_span(offsets, is_context, 2, 5) == (4, 4)  # " cd": not "ab cd"
+    assert answer_token_span(offsets, is_context, 3, 6) == (4, 4)  # "cd ": not "cd ef"
+    assert answer_token_span(offsets, is_context, 2, 6) == (4, 4)
+    assert answer_token_span(offsets, is_context, 2, 3) == (0, 0)  # only a space: no span
+
+
+def one_question(context: str, text: str, start: int) -> dict:
+    answers = {"text": [text], "answer_start": [start]}
+    return {"id": "q", "title": "", "context": context, "question": "what?", "answers": answers}
+
+
+def test_an_answer_with_spaces_around_it_labels_its_words_only(tokenizer):
+    context = "The capital city Paris is big. The river Seine flows."
+    cases = [(" Paris", context.index(" Paris")), ("Seine ", context.index("Seine"))]
+    for text, start in cases:
+        features = tokenize_questions([one_question(context, text, start)], tokenizer, 64, 16)
+        assert labeled_text(features, 0, context) == text.strip()
+
+
+@pytest.mark.parametrize(
+    ("context", "answer"),
+    [
+        ("Cafe\u0301 Nare\u0301 serves tea", "Cafe\u0301 Nare\u0301"),  # decomposed accents
+        ("Ingrid met Jose\u0301 in Zu\u0308rich today", "Zu\u0308rich"),
+        ("They met at the cafe\u0301", "the cafe\u0301"),  # at the context's end
+    ],
+)
+def test_an_answer_ending_in_a_combining_accent_keeps_it(tokenizer, context, answer):
+    features = tokenize_questions(
+        [one_question(context, answer, context.index(answer))], tokenizer, 64, 16
+    )
+    assert labeled_text(features, 0, context) == answer  # the accent the tokenizer dropped too
+    inside = features.offsets[0, :, 0] >= 0
+    starts, ends = features.offsets[0, inside, 0], features.offsets[0, inside, 1]
+    assert bool((ends[:-1] <= starts[1:]).all())  # tokens still never overlap
+
+
 def test_offsets_mark_only_context_tokens_and_windows_belong_to_their_question(tokenizer):
     rows = word_answers(CONTEXT)[:6]
     features = tokenize_questions(rows, tokenizer, MAX_LENGTH, STRIDE)
