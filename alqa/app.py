@@ -32,6 +32,8 @@ from alqa.state import ResumeError
 
 log = logging.getLogger(__name__)
 
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, what a shell reports for Ctrl-C
+
 #: errors caused by the user's input: reported in one message, no traceback
 USER_ERRORS = (
     ConfigError,  # includes BudgetError, UnknownStrategyError and ModelNotFoundError
@@ -84,6 +86,19 @@ def run_dir_of_job() -> Path:
     return Path(HydraConfig.get().runtime.output_dir)
 
 
+def interrupted(run_dir: Path, multirun: bool) -> int:
+    """Ctrl-C: one line on how to go on instead of a traceback; the rounds already finished
+    are on disk (the state is saved at the end of every round). Returns the shell's 130."""
+    again = f"hydra.sweep.dir={run_dir.parent}" if multirun else f"hydra.run.dir={run_dir}"
+    message = (
+        f"interrupted; finished rounds are saved in {run_dir}: rerun the command with "
+        f"{again} to resume"
+    )
+    record_in_log_files(message)
+    print(f"alqa: {message}", file=sys.stderr)
+    return EXIT_INTERRUPTED
+
+
 def run_from_config(cfg: DictConfig, run_dir: Path | None = None) -> float | None:
     """Run (or resume) one AL run; returns its F1 AUBC, for sweepers that optimise it.
 
@@ -131,6 +146,8 @@ def run_from_config(cfg: DictConfig, run_dir: Path | None = None) -> float | Non
     except BaseException as error:  # KeyboardInterrupt, SystemExit: close the tracker too
         if logger is not None:
             logger.abort(error)
+        if isinstance(error, KeyboardInterrupt):
+            raise SystemExit(interrupted(run_dir, multirun)) from None
         raise
     if results["rounds"]:
         print(rounds_table(results))

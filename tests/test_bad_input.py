@@ -123,7 +123,10 @@ def test_bad_values_stop_before_any_data_is_tokenised(
     assert fail(tmp_path, *overrides.split(), data=tiny_data) == 2
     err = capsys.readouterr().err
     assert err.startswith("alqa: error: ") and message in err, err
-    assert len(err.strip().splitlines()) == 1
+    assert [line for line in err.splitlines() if line.startswith("alqa:")] == [
+        f"alqa: interrupted; finished rounds are saved in {tmp_path}: rerun the command with "
+        f"hydra.run.dir={tmp_path} to resume"
+    ]
     assert not (tmp_path / "al_state.json").exists()
 
 
@@ -180,3 +183,25 @@ def test_work_already_done_survives_a_bad_rerun(tiny_data, tmp_path, capsys):
     assert fail(tmp_path, "strategy=margin", data=tiny_data) == 2
     assert "different configuration" in capsys.readouterr().err
     assert (tmp_path / "results.json").read_bytes() == before
+
+
+def test_ctrl_c_says_how_to_resume_in_one_line_and_keeps_the_finished_rounds(
+    tiny_data, tmp_path, monkeypatch, capsys
+):
+    import alqa.loop
+
+    write = alqa.loop.write_results
+
+    def write_then_ctrl_c(run_dir, results):
+        write(run_dir, results)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(alqa.loop, "write_results", write_then_ctrl_c)
+    assert fail(tmp_path, "strategy=random", data=tiny_data) == 130
+    err = capsys.readouterr().err
+    assert f"hydra.run.dir={tmp_path} to resume" in err and "Traceback" not in err
+    assert [line for line in err.splitlines() if line.startswith("alqa:")] == [
+        f"alqa: interrupted; finished rounds are saved in {tmp_path}: rerun the command with "
+        f"hydra.run.dir={tmp_path} to resume"
+    ]
+    assert len(json.loads((tmp_path / "results.json").read_text())["rounds"]) == 1

@@ -293,8 +293,11 @@ def test_no_answer_is_a_choice_only_where_the_data_has_unanswerable_questions(tm
     pool = oracle.prepare([dict(answerable)], [answerable])
     assert not oracle.offers_no_answer and pool[0]["answers"]["text"] == []  # never used
     choice = [{"type": "choices", "from_name": "no_answer", "value": {"choices": ["No answer"]}}]
-    with pytest.raises(OracleError, match="does not offer it"):
+    with pytest.raises(OracleError, match="does not offer it") as refused:
         oracle.labels(export({"id": 1, "result": choice}), [QUESTION], {"run": "tag"}, "x", "")
+    # the user left oracle.no_answer at auto: the message says so and how to offer it
+    assert "oracle.no_answer=auto" in str(refused.value)
+    assert "oracle.no_answer=true" in str(refused.value)
     oracle.prepare([], [answerable, unanswerable])
     assert oracle.offers_no_answer
     labels, _ = oracle.labels(

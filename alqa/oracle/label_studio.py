@@ -141,6 +141,14 @@ class LabelStudioOracle(Oracle):
             self._no_answer = any(not row["answers"]["text"] for row in evaluation)
         return with_answers_unknown(pool)
 
+    def _why_no_answer_is_off(self) -> str:
+        if self.no_answer_setting == "auto":
+            return (
+                "oracle.no_answer=auto, and the evaluation set has no unanswerable question; "
+                "a new run with oracle.no_answer=true offers it"
+            )
+        return "oracle.no_answer=false"
+
     def tag(self, memory: dict[str, Any]) -> str:
         """This run's tag, fixed the first time and kept in the run state."""
         return memory.setdefault("run", run_tag(self.run_dir))
@@ -174,7 +182,8 @@ class LabelStudioOracle(Oracle):
             if none:
                 raise OracleError(
                     f"{source}: question {none[0]} is labeled 'No answer', but this run does "
-                    "not offer it (oracle.no_answer=false); label a span or skip the task"
+                    f"not offer it ({self._why_no_answer_is_off()}); label a span or skip "
+                    "the task"
                 )
         return labels, missing
 
