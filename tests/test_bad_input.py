@@ -123,10 +123,7 @@ def test_bad_values_stop_before_any_data_is_tokenised(
     assert fail(tmp_path, *overrides.split(), data=tiny_data) == 2
     err = capsys.readouterr().err
     assert err.startswith("alqa: error: ") and message in err, err
-    assert [line for line in err.splitlines() if line.startswith("alqa:")] == [
-        f"alqa: interrupted; finished rounds are saved in {tmp_path}: rerun the command with "
-        f"hydra.run.dir={tmp_path} to resume"
-    ]
+    assert len(err.strip().splitlines()) == 1
     assert not (tmp_path / "al_state.json").exists()
 
 
