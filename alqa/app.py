@@ -90,10 +90,7 @@ def interrupted(run_dir: Path, multirun: bool) -> int:
     """Ctrl-C: one line on how to go on instead of a traceback; the rounds already finished
     are on disk (the state is saved at the end of every round). Returns the shell's 130."""
     again = f"hydra.sweep.dir={run_dir.parent}" if multirun else f"hydra.run.dir={run_dir}"
-    message = (
-        f"interrupted; finished rounds are saved in {run_dir}: rerun the command with "
-        f"{again} to resume"
-    )
+    message = f"interrupted; rerun the command with {again} to resume (finished rounds are kept)"
     record_in_log_files(message)
     print(f"alqa: {message}", file=sys.stderr)
     return EXIT_INTERRUPTED
@@ -105,14 +102,15 @@ def run_from_config(cfg: DictConfig, run_dir: Path | None = None) -> float | Non
     In a multirun a failed job returns None after writing ``failed.json``.
     """
     chosen_sweep = sweep.chosen_sweep()
+    run_dir = Path(run_dir or run_dir_of_job())
     if chosen_sweep and not sweep.is_multirun():
         print(
             f"alqa: error: sweep={chosen_sweep} is a multirun; add -m: "
             f"python main.py -m sweep={chosen_sweep} ...",
             file=sys.stderr,
         )
+        remove_if_untouched(run_dir)
         raise SystemExit(EXIT_USER_ERROR)
-    run_dir = Path(run_dir or run_dir_of_job())
     multirun = sweep.is_multirun()
     if multirun:
         sweep.clear_failure(run_dir)

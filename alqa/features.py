@@ -64,12 +64,17 @@ FIELDS = (
 )
 
 
+def _uncovered_lead(char: str) -> bool:
+    """A space, or a stray combining mark an uncased tokenizer drops: no token starts there."""
+    return char.isspace() or unicodedata.category(char) == "Mn"
+
+
 def answer_char_span(context: str, start: int, text: str) -> tuple[int, int]:
     """The answer's characters [start, end) in the context, without the whitespace some
-    exports keep around an answer (" Paris"): the model can only point at tokens, and the
-    nearest token past a leading space is the answer's first word, not the word before it."""
+    exports keep around an answer (" Paris"), nor a stray combining mark it starts with: the
+    model can only point at tokens, and the answer's tokens start at its first word."""
     end = start + len(text)
-    while start < end and context[start : start + 1].isspace():
+    while start < end and _uncovered_lead(context[start]):
         start += 1
     while end > start and context[end - 1 : end].isspace():
         end -= 1

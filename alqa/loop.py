@@ -65,14 +65,15 @@ def identity(config: dict[str, Any]) -> dict[str, Any]:
     """What makes a run the same experiment: IDENTITY_KEYS and which oracle labels it (not
     where it is reached: a server may move between two rounds); no oracle means gold. The
     budget's plan (initial, per_round, quota) is checked by round instead: see
-    :func:`alqa.budget.replan_problem`; the train section's execution keys (device, evaluation
-    batch, compile) may change between sessions."""
+    :func:`alqa.budget.replan_problem`; ``train.device`` may change between sessions. Whether
+    the oracle offers "No answer" is part of it: it changes what the model is taught."""
     found = {k: config.get(k) for k in IDENTITY_KEYS}
     budget = found["budget"] or {}
     found["budget"] = {k: v for k, v in budget.items() if k not in PLAN_KEYS}
     train = found["train"] or {}
     found["train"] = {k: v for k, v in train.items() if k not in EXECUTION_KEYS}
-    found["oracle"] = {"name": (config.get("oracle") or {}).get("name", "gold")}
+    oracle = config.get("oracle") or {}
+    found["oracle"] = {"name": oracle.get("name", "gold"), "no_answer": oracle.get("no_answer")}
     return found
 
 
@@ -123,8 +124,8 @@ class ActiveLearningRun:
         return state
 
     def adopt_execution_settings(self, state: RunState) -> None:
-        """Take this session's device, evaluation batch and compile setting (they change
-        how fast the run goes, not what it computes), so its results name where it ran last."""
+        """Take this session's ``train.device`` (where the run goes, not what it computes),
+        so its results name where it ran last."""
         old_train = state.config.get("train") or {}
         new_train = self.config["train"]
         changed = [k for k in EXECUTION_KEYS if old_train.get(k) != new_train.get(k)]

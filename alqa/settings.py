@@ -95,10 +95,12 @@ def read_section(cls: type, section: Any, prefix: str, *, strict: bool = True) -
     return cls(**values)
 
 
-#: ``train`` keys that change how fast a run goes and where, not what it computes: a run may
-#: resume with other values (on another GPU, or a smaller evaluation batch after running out
-#: of memory), and runs that differ only in them are the same experiment in a comparison.
-EXECUTION_KEYS = ("device", "eval_batch_size", "compile")
+#: ``train`` keys that say where a run goes, not what it computes: a run may resume with
+#: another value (a job killed on one GPU goes on on another), and runs that differ only in
+#: them are the same experiment in a comparison. Not ``eval_batch_size`` (MC-dropout masks
+#: are drawn batch by batch) nor ``compile`` (compiled dropout draws other masks): both change
+#: the picks.
+EXECUTION_KEYS = ("device",)
 
 
 @dataclass(frozen=True)

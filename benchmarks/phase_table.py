@@ -5,17 +5,22 @@ python benchmarks/phase_table.py outputs/.../results.json
 
 from __future__ import annotations
 
+import argparse
 import json
-import sys
 from pathlib import Path
 
 from alqa.report import rounds_table
 
 
 def main() -> None:
-    if len(sys.argv) != 2:
-        sys.exit(__doc__)
-    print(rounds_table(json.loads(Path(sys.argv[1]).read_text())))
+    parser = argparse.ArgumentParser(description="A run's phase timings and EM/F1 per round.")
+    parser.add_argument("results", type=Path, help="the run's results.json")
+    path = parser.parse_args().results
+    try:
+        results = json.loads(path.read_text())
+    except (OSError, ValueError) as error:
+        parser.exit(2, f"phase_table: error: {path}: {error}\n")
+    print(rounds_table(results))
 
 
 if __name__ == "__main__":

@@ -60,6 +60,9 @@ def test_a_bad_value_is_said_once_and_leaves_no_empty_run_folder(tmp_path):
     assert result.stderr.strip() == "alqa: error: train.epochs must be ≥ 1, got 0"
     assert "train.epochs" not in result.stdout
     assert list(tmp_path.iterdir()) == []  # not outputs/squad_sample/tiny/margin/seed0/<time>
+    result = run_cli("model=tiny", "logger=none", "sweep=smoke", cwd=tmp_path)
+    assert result.returncode == 2 and "add -m" in result.stderr
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize(
@@ -198,7 +201,7 @@ def test_ctrl_c_says_how_to_resume_in_one_line_and_keeps_the_finished_rounds(
     err = capsys.readouterr().err
     assert f"hydra.run.dir={tmp_path} to resume" in err and "Traceback" not in err
     assert [line for line in err.splitlines() if line.startswith("alqa:")] == [
-        f"alqa: interrupted; finished rounds are saved in {tmp_path}: rerun the command with "
-        f"hydra.run.dir={tmp_path} to resume"
+        f"alqa: interrupted; rerun the command with hydra.run.dir={tmp_path} to resume "
+        "(finished rounds are kept)"
     ]
     assert len(json.loads((tmp_path / "results.json").read_text())["rounds"]) == 1

@@ -894,16 +894,20 @@ def test_a_repeat_with_another_curve_keeps_the_longer_run(
     third = write_run(tmp_path / "c", other, [40, 50, 60], [30, 40, 50])
     kept, notes = drop_repeats(load_runs([full, third]), ["budget.per_round"])
     assert len(kept) == 2 and notes == []
+    # an interrupted copy: its rounds are the longer run's first ones
+    copy = write_run(tmp_path / "d", _config("random", 0), [41, 52], [30, 41], finished=False)
+    _, notes = drop_repeats(load_runs([full, copy]), [])
+    assert "the same curve as far as it goes" in notes[0]
 
 
 @pytest.mark.usefixtures("no_plots")
-def test_runs_on_other_devices_or_batch_sizes_are_the_same_experiment(tmp_path: Path) -> None:
+def test_runs_on_other_devices_are_the_same_experiment(tmp_path: Path) -> None:
     runs = tmp_path / "runs"
     for seed in (0, 1):
         f1 = random_f1(seed)
-        train = {"device": "cuda:1", "eval_batch_size": 16, "compile": False, "epochs": 2}
+        train = {"device": "cuda:1", "eval_batch_size": 64, "epochs": 2}
         write_run(runs / f"r{seed}", _config("random", seed, train=train), f1, f1)
-        train = {"device": "cuda:0", "eval_batch_size": 64, "compile": True, "epochs": 2}
+        train = {"device": "cuda:0", "eval_batch_size": 64, "epochs": 2}
         curve = shifted(f1, [3.0] * 3)
         write_run(runs / f"m{seed}", _config("margin", seed, train=train), curve, curve)
     assert main([str(runs), "--out", str(tmp_path / "out")]) == 0

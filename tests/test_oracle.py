@@ -297,7 +297,11 @@ def test_no_answer_is_a_choice_only_where_the_data_has_unanswerable_questions(tm
         oracle.labels(export({"id": 1, "result": choice}), [QUESTION], {"run": "tag"}, "x", "")
     # the user left oracle.no_answer at auto: the message says so and how to offer it
     assert "oracle.no_answer=auto" in str(refused.value)
+    assert "evaluation set has no unanswerable" in str(refused.value)
     assert "oracle.no_answer=true" in str(refused.value)
+    oracle.prepare([dict(answerable)], [])
+    with pytest.raises(OracleError, match="there is no evaluation set"):
+        oracle.labels(export({"id": 1, "result": choice}), [QUESTION], {"run": "tag"}, "x", "")
     oracle.prepare([], [answerable, unanswerable])
     assert oracle.offers_no_answer
     labels, _ = oracle.labels(

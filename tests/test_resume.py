@@ -57,20 +57,34 @@ def test_resuming_with_another_configuration_is_refused(tiny_data, tmp_path):
         run_tiny(tiny_data, tmp_path, "strategy=random", "seed=5")
 
 
-def test_a_run_resumes_on_another_device_and_evaluation_batch(tiny_data, tmp_path, monkeypatch):
+def test_a_run_resumes_on_another_device_but_not_with_another_evaluation_batch(
+    tiny_data, tmp_path, monkeypatch
+):
     with monkeypatch.context() as patch:
         kill_after_round(patch, 1)
         with pytest.raises(SimulatedKill):
             run_tiny(tiny_data, tmp_path, "strategy=margin", "train.device=auto")
-    # how fast and where, not what: accepted, and the results name this session's settings
-    resumed = run_tiny(
-        tiny_data, tmp_path, "strategy=margin", "train.device=cpu", "train.eval_batch_size=7"
-    )
+    # what it computes: refused (the evaluation batch splits MC-dropout masks differently)
+    for changed in ("train.epochs=3", "train.eval_batch_size=7"):
+        with pytest.raises(ResumeError, match=changed.split("=")[0].replace(".", r"\.")):
+            run_tiny(tiny_data, tmp_path, "strategy=margin", changed)
+    # where, not what: accepted, and the results name this session's device
+    resumed = run_tiny(tiny_data, tmp_path, "strategy=margin", "train.device=cpu")
     assert resumed["finished"] is True and len(resumed["rounds"]) == 3
     assert resumed["config"]["train"]["device"] == "cpu"
-    assert resumed["config"]["train"]["eval_batch_size"] == 7
-    with pytest.raises(ResumeError, match=r"train\.epochs"):  # what it computes: refused
-        run_tiny(tiny_data, tmp_path, "strategy=margin", "train.epochs=3")
+
+
+def test_whether_the_oracle_offers_no_answer_is_part_of_the_experiment():
+    from alqa.loop import differences, identity
+
+    def team(no_answer):
+        oracle = {"name": "label_studio", "no_answer": no_answer, "url": "http://a"}
+        return {"seed": 0, "train": {"device": "cuda:0", "epochs": 2}, "oracle": oracle}
+
+    assert differences(identity(team("auto")), identity(team(True))) == ["oracle.no_answer"]
+    moved = team("auto")
+    moved["oracle"]["url"], moved["train"]["device"] = "http://b", "cpu"  # where, not what
+    assert differences(identity(team("auto")), identity(moved)) == []
 
 
 GROWN = ("budget.quota=20",)  # 4 rounds of 5 after the 10 initial ones, against 2

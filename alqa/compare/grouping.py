@@ -18,8 +18,7 @@ RANDOM = "random"
 # bookkeeping (seeds, output and cache locations, logging such as
 # logger.name=<strategy>-seed<seed>, oracle.project=alqa <strategy> seed<seed>) would otherwise
 # split every run into its own group during auto-detection, and no two runs would be the same
-# experiment. The train section's execution keys (device, evaluation batch, compile) say where
-# and how fast a run went, not what it computed.
+# experiment. ``train.device`` says where a run went, not what it computed.
 _EXCLUDED_PREFIXES = ("hydra.", "logger.", "wandb.")
 _EXECUTION = frozenset(f"train.{key}" for key in EXECUTION_KEYS)
 _EXCLUDED_LEAVES = frozenset(
@@ -119,9 +118,12 @@ def experiments_differ(runs: Sequence[Run], reference: Sequence[Run]) -> list[st
     return sorted(keys, key=_axis_order)
 
 
-def _same_curve(a: Run, b: Run) -> bool:
-    return np.array_equal(a.n_labeled, b.n_labeled) and all(
-        np.array_equal(a.scores[m], b.scores.get(m)) for m in a.scores
+def _same_curve(shorter: Run, longer: Run) -> bool:
+    """Whether ``shorter``'s rounds are ``longer``'s first ones (an interrupted copy is)."""
+    n = shorter.n_labeled.size
+    return np.array_equal(shorter.n_labeled, longer.n_labeled[:n]) and all(
+        np.array_equal(values, longer.scores[m][:n]) if m in longer.scores else False
+        for m, values in shorter.scores.items()
     )
 
 
@@ -153,7 +155,10 @@ def drop_repeats(runs: Sequence[Run], keys: Sequence[str]) -> tuple[list[Run], l
             (run, first) if run.n_labeled.size > first.n_labeled.size else (first, run)
         )
         kept[key] = longer
-        curve = "the same curve" if _same_curve(first, run) else "another curve"
+        curve = "another curve"
+        if _same_curve(shorter, longer):
+            as_far = shorter.n_labeled.size < longer.n_labeled.size
+            curve = "the same curve as far as it goes" if as_far else "the same curve"
         notes.append(
             f"{shorter.path} repeats {longer.path} (same strategy, seed {format_value(run.seed)} "
             f"and experiment; {curve}): counted once"

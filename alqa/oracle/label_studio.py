@@ -113,6 +113,7 @@ class LabelStudioOracle(Oracle):
         self.run_dir = Path(run_dir)
         self.no_answer_setting = no_answer
         self._no_answer = no_answer is True
+        self._no_evaluation = False
 
     @property
     def offers_no_answer(self) -> bool:
@@ -139,14 +140,18 @@ class LabelStudioOracle(Oracle):
             log.info("no evaluation set: rounds report no EM/F1")
         if self.no_answer_setting == "auto":
             self._no_answer = any(not row["answers"]["text"] for row in evaluation)
+            self._no_evaluation = not evaluation
         return with_answers_unknown(pool)
 
     def _why_no_answer_is_off(self) -> str:
         if self.no_answer_setting == "auto":
-            return (
-                "oracle.no_answer=auto, and the evaluation set has no unanswerable question; "
-                "a new run with oracle.no_answer=true offers it"
+            found = (
+                "there is no evaluation set to show unanswerable questions"
+                if self._no_evaluation
+                else "the evaluation set has no unanswerable question"
             )
+            fix = "a new run with oracle.no_answer=true offers it"
+            return f"oracle.no_answer=auto, and {found}; {fix}"
         return "oracle.no_answer=false"
 
     def tag(self, memory: dict[str, Any]) -> str:
