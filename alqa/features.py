@@ -65,8 +65,9 @@ FIELDS = (
 
 
 def _uncovered_lead(char: str) -> bool:
-    """A space, or a stray combining mark an uncased tokenizer drops: no token starts there."""
-    return char.isspace() or unicodedata.category(char) == "Mn"
+    """A space, a stray combining mark an uncased tokenizer drops, or a control or zero-width
+    character BERT tokenizers remove: no token starts there."""
+    return char.isspace() or unicodedata.category(char) in ("Mn", "Cf", "Cc")
 
 
 def answer_char_span(context: str, start: int, text: str) -> tuple[int, int]:
