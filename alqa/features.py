@@ -118,21 +118,30 @@ def _mark_run_ends(context: str) -> np.ndarray | None:
     return np.minimum.accumulate(candidates[::-1])[::-1]
 
 
-def cover_trailing_marks(offsets: np.ndarray, is_context: np.ndarray, context: str) -> None:
+def cover_trailing_marks(offsets: np.ndarray, is_context: np.ndarray, run_ends: np.ndarray) -> None:
     """Extend each context token of one window over the nonspacing marks that follow it.
 
     Uncased tokenizers strip accents, and their offsets then leave out a combining accent
     stored as its own character ("Cafe\u0301", decomposed text; many Indic vowel signs): an
     answer ending there would be cut before its accent. A token never grows past the next
-    token's start. Works in place on ``offsets`` [L, 2]."""
-    run_ends = _mark_run_ends(context)
-    if run_ends is None:
-        return
+    token's start. ``run_ends`` is the context's :func:`_mark_run_ends`; works in place on
+    ``offsets`` [L, 2]."""
     tokens = np.flatnonzero(is_context)
     starts, ends = offsets[tokens, 0], offsets[tokens, 1]
     limit = np.append(starts[1:], run_ends[-1])
-    grown = np.minimum(run_ends[np.clip(ends, 0, len(context))], np.maximum(limit, ends))
+    grown = np.minimum(run_ends[np.clip(ends, 0, len(run_ends) - 1)], np.maximum(limit, ends))
     offsets[tokens, 1] = np.where(ends > starts, grown, ends)
+
+
+def answer_targets(
+    offsets: np.ndarray, is_context: np.ndarray, context: str, answers: dict
+) -> tuple[int, int]:
+    """Start/end token of a question's first answer (its training target, as HF takes it) in
+    one window; (0, 0) ([CLS]) for "no answer" or an answer not wholly in the window."""
+    if not answers["text"]:
+        return 0, 0
+    span = answer_char_span(context, int(answers["answer_start"][0]), answers["text"][0])
+    return answer_token_span(offsets, is_context, *span)
 
 
 def question_token_limit(tokenizer, max_length: int, stride: int) -> int:
@@ -207,13 +216,15 @@ def _encode_chunk(
     is_context = np.array([[s == 1 for s in encoded.sequence_ids(w)] for w in range(len(offsets))])
     starts = np.zeros(len(sample_map), dtype=np.int64)
     ends = np.zeros(len(sample_map), dtype=np.int64)
+    mark_runs = {context: _mark_run_ends(context) for context in {r["context"] for r in chunk}}
     for w, question in enumerate(sample_map):
         row = chunk[question]
-        cover_trailing_marks(offsets[w], is_context[w], row["context"])
-        answers = row["answers"]
-        if answers["text"]:  # the first gold answer is the training target (as HF does)
-            span = answer_char_span(row["context"], answers["answer_start"][0], answers["text"][0])
-            starts[w], ends[w] = answer_token_span(offsets[w], is_context[w], *span)
+        run_ends = mark_runs[row["context"]]
+        if run_ends is not None:
+            cover_trailing_marks(offsets[w], is_context[w], run_ends)
+        starts[w], ends[w] = answer_targets(
+            offsets[w], is_context[w], row["context"], row["answers"]
+        )
     offsets[~is_context] = -1
     arrays = {
         "input_ids": np.asarray(encoded["input_ids"], dtype=np.int32),

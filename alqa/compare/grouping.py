@@ -122,7 +122,7 @@ def _same_curve(shorter: Run, longer: Run) -> bool:
     """Whether ``shorter``'s rounds are ``longer``'s first ones (an interrupted copy is)."""
     n = shorter.n_labeled.size
     return np.array_equal(shorter.n_labeled, longer.n_labeled[:n]) and all(
-        np.array_equal(values, longer.scores[m][:n]) if m in longer.scores else False
+        m in longer.scores and np.array_equal(values, longer.scores[m][:n])
         for m, values in shorter.scores.items()
     )
 
@@ -137,10 +137,11 @@ def drop_repeats(runs: Sequence[Run], keys: Sequence[str]) -> tuple[list[Run], l
     when they are as long); the note says whether the curves are the same.
     """
     kept: dict[tuple, Run] = {}
+    unseeded: list[Run] = []  # without a seed, a run cannot be told to repeat another
     notes: list[str] = []
     for run in runs:
         if run.seed is UNSET:
-            kept[("unseeded", len(kept))] = run
+            unseeded.append(run)
             continue
         key = (
             get_key(run.config, "strategy"),
@@ -163,7 +164,7 @@ def drop_repeats(runs: Sequence[Run], keys: Sequence[str]) -> tuple[list[Run], l
             f"{shorter.path} repeats {longer.path} (same strategy, seed {format_value(run.seed)} "
             f"and experiment; {curve}): counted once"
         )
-    return list(kept.values()), notes
+    return [*kept.values(), *unseeded], notes
 
 
 def name_keys(keys: Sequence[str], limit: int = 3) -> str:

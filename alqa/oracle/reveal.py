@@ -16,20 +16,8 @@ import numpy as np
 
 from alqa.data import ANSWERS_UNKNOWN
 from alqa.experiment import Experiment
-from alqa.features import TokenizedQA, answer_char_span, answer_token_span
+from alqa.features import answer_targets
 from alqa.oracle.base import Answers
-
-
-def window_targets(
-    features: TokenizedQA, window: int, answers: Answers, context: str
-) -> tuple[int, int]:
-    """Start/end token of the first answer in one window; (0, 0) ([CLS]) when it is not
-    wholly inside, or when the answer is "no answer"."""
-    if not answers["text"]:
-        return 0, 0
-    offsets = features.offsets[window].numpy()
-    span = answer_char_span(context, int(answers["answer_start"][0]), answers["text"][0])
-    return answer_token_span(offsets, offsets[:, 0] >= 0, *span)
 
 
 def reveal_answers(experiment: Experiment, answers: Mapping[str, Answers]) -> None:
@@ -51,6 +39,8 @@ def reveal_answers(experiment: Experiment, answers: Mapping[str, Answers]) -> No
         }
         row.pop(ANSWERS_UNKNOWN, None)
         for window in windows_of[index]:
-            start, end = window_targets(features, window, row["answers"], row["context"])
+            offsets = features.offsets[window].numpy()
+            in_context = offsets[:, 0] >= 0
+            start, end = answer_targets(offsets, in_context, row["context"], row["answers"])
             features.start_positions[window] = start
             features.end_positions[window] = end
