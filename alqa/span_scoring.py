@@ -139,9 +139,74 @@ def pool_by_question(
 
     ``example_index[f]`` is the question (0..num_examples-1) of scored window ``f``. Questions
     with no window get no candidate (all −inf), like questions whose windows have no valid span.
+
+    Pooling pads every question to as many windows as the longest has; one long document
+    among short ones would pad them all to its size (gigabytes for a SQuAD-sized pool), so
+    questions are pooled in groups of similar window counts when padding would more than
+    double the work. Rows are independent, so the result is the same.
     """
+    example_index = example_index.to(candidates.scores.device).long()
+    counts = torch.bincount(example_index, minlength=num_examples)
+    groups = _groups_by_window_count(counts, len(example_index))
+    if groups is None:
+        return _pool_padded(candidates, example_index, num_examples, n_best)
+    width = candidates.scores.shape[1]
+    pooled = _empty_spans(num_examples, min(n_best, int(counts.max()) * width), candidates)
+    local = torch.empty_like(counts)
+    for questions in groups:
+        windows = torch.isin(example_index, questions).nonzero().flatten()
+        local[questions] = torch.arange(len(questions), device=counts.device)
+        part = _pool_padded(
+            _rows_of(candidates, windows), local[example_index[windows]], len(questions), n_best
+        )
+        part.feature_index = torch.where(
+            part.feature_index >= 0, windows[part.feature_index.clamp(min=0)], -1
+        )
+        for name in QuestionSpans.__dataclass_fields__:
+            values = getattr(part, name)
+            getattr(pooled, name)[questions, : values.shape[1]] = values
+    return pooled
+
+
+def _groups_by_window_count(counts: torch.Tensor, num_windows: int) -> list[torch.Tensor] | None:
+    """The questions in groups whose window counts lie within a factor of 2 (1, 2, 3-4,
+    5-8...); None when padding all to the longest costs at most twice the real windows."""
+    most = int(counts.max()) if len(counts) else 0
+    if len(counts) * most <= 2 * max(num_windows, len(counts)):
+        return None
+    bucket = torch.ceil(torch.log2(counts.clamp(min=1).double())).long()
+    return [(bucket == b).nonzero().flatten() for b in torch.unique(bucket).tolist()]
+
+
+def _rows_of(candidates: WindowCandidates, rows: torch.Tensor) -> WindowCandidates:
+    return WindowCandidates(
+        *(getattr(candidates, f)[rows] for f in WindowCandidates.__dataclass_fields__)
+    )
+
+
+def _empty_spans(num_examples: int, k: int, like: WindowCandidates) -> QuestionSpans:
+    """Spans with no candidate (−inf scores, −1 indices), to be filled group by group."""
+    scores = like.scores.new_full((num_examples, k), NEG_INF)
+    index = like.start_char.new_full((num_examples, k), -1)
+    return QuestionSpans(
+        scores=scores,
+        log_probs=scores.clone(),
+        feature_index=index,
+        start_token=index.clone(),
+        end_token=index.clone(),
+        start_char=index.clone(),
+        end_char=index.clone(),
+    )
+
+
+def _pool_padded(
+    candidates: WindowCandidates,
+    example_index: torch.Tensor,
+    num_examples: int,
+    n_best: int,
+) -> QuestionSpans:
+    """:func:`pool_by_question` with every question padded to the most windows any has."""
     device = candidates.scores.device
-    example_index = example_index.to(device).long()
     num_windows, width = candidates.scores.shape
     counts = torch.bincount(example_index, minlength=num_examples)
     max_windows = max(int(counts.max()) if num_windows else 1, 1)

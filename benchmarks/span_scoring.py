@@ -4,8 +4,11 @@ The reference is the loop found in QA active-learning notebooks (after HF utils_
 window, argsort the start and end logits, nested loops over the n-best pairs, then per question
 a softmax over its best candidates. Both run on the same synthetic logits in the same process;
 the script prints both times, the ratio, and checks that both pick the same best spans.
+It then adds one long document (``--long-document`` windows, one question) to the pool and
+prints the time against the pool without it: pooling pads questions to the longest, so a
+ratio far above 1 means one long context costs every question.
 
-    python benchmarks/span_scoring.py [--windows 10000] [--device cpu|cuda]
+    python benchmarks/span_scoring.py [--windows 10000] [--long-document 150] [--device cpu|cuda]
 """
 
 from __future__ import annotations
@@ -36,6 +39,28 @@ def synthetic_pool(num_windows: int, length: int, seed: int = 0):
     shift = torch.from_numpy(second_window)[:, None, None] * 200 * 5
     offsets = torch.where(offsets >= 0, offsets + shift, offsets)
     return start, end, offsets, torch.from_numpy(example_index), int(example_index[-1]) + 1
+
+
+def with_long_document(start, end, offsets, example_index, num_examples, windows: int):
+    """The pool plus one more question spread over ``windows`` copies of its first window."""
+    extra = torch.zeros(windows, dtype=torch.long)
+    return (
+        torch.cat([start, start[extra]]),
+        torch.cat([end, end[extra]]),
+        torch.cat([offsets, offsets[extra]]),
+        torch.cat([example_index, extra + num_examples]),
+        num_examples + 1,
+    )
+
+
+def best_time(run, repeats: int) -> float:
+    run()  # warm-up
+    times = []
+    for _ in range(repeats):
+        began = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - began)
+    return min(times)
 
 
 def loop_reference(start, end, offsets, example_index, num_examples, n_best, max_len):
@@ -73,6 +98,7 @@ def main() -> None:
     parser.add_argument("--max-answer-length", type=int, default=30)
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--long-document", type=int, default=150, help="its windows; 0: skip")
     args = parser.parse_args()
 
     start, end, offsets, example_index, num_examples = synthetic_pool(args.windows, args.length)
@@ -83,7 +109,7 @@ def main() -> None:
         f"n_best={args.n_best}, max_answer_length={args.max_answer_length}, device={device}"
     )
 
-    def vectorised():
+    def vectorised(tensors=tensors, num_examples=num_examples):
         spans = question_spans(
             *tensors[:3], tensors[3], num_examples, args.n_best, args.max_answer_length
         )
@@ -91,13 +117,8 @@ def main() -> None:
             torch.cuda.synchronize()
         return spans
 
-    vectorised()  # warm-up
-    times = []
-    for _ in range(args.repeats):
-        began = time.perf_counter()
-        spans = vectorised()
-        times.append(time.perf_counter() - began)
-    fast = min(times)
+    fast = best_time(vectorised, args.repeats)
+    spans = vectorised()
 
     began = time.perf_counter()
     best, top_prob = loop_reference(
@@ -122,6 +143,16 @@ def main() -> None:
         f"max |p_best difference| : {prob_gap:.2e} (the loop keeps duplicate spans of "
         "overlapping windows; alqa keeps each span once)"
     )
+    if args.long_document:
+        *longer, more = with_long_document(
+            start, end, offsets, example_index, num_examples, args.long_document
+        )
+        longer = [t.to(device) for t in longer]
+        took = best_time(lambda: vectorised(longer, more), args.repeats)
+        print(
+            f"+ one {args.long_document}-window question: {took:8.3f} s "
+            f"({took / fast:.2f}x the pool without it)"
+        )
 
 
 if __name__ == "__main__":

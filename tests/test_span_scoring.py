@@ -184,6 +184,32 @@ def test_matches_a_python_loop_reference_on_random_logits():
         assert np.allclose(spans.probs[q, : len(keys)].numpy(), probs, atol=1e-5)
 
 
+def test_one_long_document_among_short_ones_pools_each_question_as_alone():
+    """Questions with 1 window beside one with 24 (pooled in groups of similar window
+    counts): every question's spans, probabilities and source windows are its own."""
+    generator = torch.Generator().manual_seed(1)
+    windows_of = [24] + [1] * 20 + [3, 2, 5]
+    example_index = torch.repeat_interleave(torch.arange(len(windows_of)), torch.tensor(windows_of))
+    example_index = example_index[torch.randperm(len(example_index), generator=generator)]
+    num_windows, length = len(example_index), 30
+    start = torch.randn(num_windows, length, generator=generator)
+    end = torch.randn(num_windows, length, generator=generator)
+    offsets = torch.stack([offsets_for(length, 4, 28) + (w % 4) * 20 for w in range(num_windows)])
+    offsets[:, :4] = -1
+    offsets[:, 28:] = -1
+    spans = question_spans(start, end, offsets, example_index, len(windows_of), 6, 5)
+    assert spans.scores.shape == (len(windows_of), 6)
+    for q in range(len(windows_of)):
+        rows = (example_index == q).nonzero().flatten()
+        keys, probs = reference_postprocess(
+            start[rows].numpy(), end[rows].numpy(), offsets[rows].numpy(), 6, 5
+        )
+        got = list(zip(spans.start_char[q].tolist(), spans.end_char[q].tolist()))[: len(keys)]
+        assert got == keys
+        assert np.allclose(spans.probs[q, : len(keys)].numpy(), probs, atol=1e-5)
+        assert set(spans.feature_index[q, : len(keys)].tolist()) <= set(rows.tolist())
+
+
 def test_random_sampling_is_seeded_and_draws_from_candidates_only():
     candidates = np.array([3, 5, 8, 13, 21, 34])
     picks = [
