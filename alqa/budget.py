@@ -38,8 +38,9 @@ class Budget:
         budget.validate()
         return budget
 
-    def validate(self, pool_size: int | None = None) -> None:
-        """Raise :class:`BudgetError` naming the key when the budget cannot be spent."""
+    def validate(self, pool_size: int | None = None, pool_capped: bool = False) -> None:
+        """Raise :class:`BudgetError` naming the key when the budget cannot be spent;
+        ``pool_capped``: the pool is a ``dataset.pool_size`` subsample (raising it helps)."""
         if self.initial < 1:
             raise BudgetError(
                 f"budget.initial must be at least 1 (got {self.initial}): the first model "
@@ -62,7 +63,8 @@ class Budget:
             raise BudgetError(
                 f"budget.initial + budget.quota = {self.initial} + {self.quota} = "
                 f"{self.initial + self.quota} questions, but the pool has only {pool_size}: "
-                "lower budget.quota or budget.initial, or raise dataset.pool_size"
+                "lower budget.quota or budget.initial"
+                + (", or raise dataset.pool_size" if pool_capped else ", or use a larger pool")
             )
 
     @property

@@ -150,13 +150,40 @@ def _read_text(path: Path) -> str:
             raise DatasetError(
                 f"{path}: a damaged gzip file ({error}); gzip it again from the original"
             ) from None
+    _refuse_other_formats(path, raw)
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise DatasetError(
             f"{path}: not UTF-8 text (byte 0x{raw[error.start]:02x} at offset {error.start}); "
-            "save it as UTF-8, e.g. iconv -f latin1 -t utf-8 <file> > <new file>"
+            "save it as UTF-8, e.g. iconv -f <its encoding, say latin1> -t utf-8 <file> > "
+            "<new file>"
         ) from None
+
+
+#: file signatures of compressions alqa does not read, and the command that undoes each
+OTHER_COMPRESSIONS = {
+    b"\xfd7zXZ\x00": ("xz", "xz -d <file>"),
+    b"BZh": ("bzip2", "bunzip2 <file>"),
+    b"PK\x03\x04": ("zip", "unzip <file>"),
+    b"\x28\xb5\x2f\xfd": ("zstd", "zstd -d <file>"),
+}
+
+
+def _refuse_other_formats(path: Path, raw: bytes) -> None:
+    """Name what a file that is no UTF-8 text is: another compression, or UTF-16 (what
+    Windows PowerShell writes), each with the command that makes it readable."""
+    for magic, (name, command) in OTHER_COMPRESSIONS.items():
+        if raw.startswith(magic):
+            raise DatasetError(
+                f"{path}: a {name}-compressed file; alqa reads plain or gzipped files: "
+                f"decompress it ({command}) or gzip the original"
+            )
+    if raw[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in raw[:1000]:
+        raise DatasetError(
+            f"{path}: UTF-16 text (as Windows PowerShell writes); save it as UTF-8, e.g. "
+            "iconv -f utf-16 -t utf-8 <file> > <new file>"
+        )
 
 
 def _given(value: Any) -> str | None:
@@ -173,11 +200,32 @@ def _text(value: Any, what: str) -> str:
     return value
 
 
+_TRUE_WORDS = frozenset({"true", "t", "yes", "y", "1"})
+_FALSE_WORDS = frozenset({"false", "f", "no", "n", "0", ""})
+
+
+def _flag(value: Any, what: str) -> bool:
+    """A true/false field as JSON, CSV or pandas exports write it: ``true``, ``"False"``,
+    ``0``, ``"yes"``; ``bool("False")`` would be True and silently drop every answer."""
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, (int, float)) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in _TRUE_WORDS | _FALSE_WORDS:
+        return value.strip().lower() in _TRUE_WORDS
+    raise ValueError(f"{what} must be true or false, got {value!r}")
+
+
 def _answer_lists(texts: Iterable[Any], starts: Iterable[Any], impossible: bool) -> dict:
     """``answers`` in the flat layout; an unanswerable question has empty lists, even when its
     file also lists (plausible) answers for it."""
     if impossible:
         return {"text": [], "answer_start": []}
+    if isinstance(texts, (str, bytes)) or isinstance(starts, (str, bytes, int)):
+        raise ValueError("answers' text and answer_start must be lists (one entry per answer)")
+    texts, starts = list(texts), list(starts)
+    if len(texts) != len(starts):
+        raise ValueError(f"answers have {len(texts)} texts but {len(starts)} answer_start values")
     return {
         "text": [_text(t, "answer text") for t in texts],
         "answer_start": [int(s) for s in starts],
@@ -196,9 +244,21 @@ def _fill_missing_ids(rows: list[QARow], missing: list[tuple[int, str]]) -> int:
     return len(missing)
 
 
-def _rows_from_squad_json(document: Any, path: Path) -> ParsedRows:
+def _field(record: Mapping[str, Any], names: Mapping[str, str], key: str, required=False) -> Any:
+    """A SQuAD-layout field under its ``columns`` name, else its standard one: one config
+    may pair a renamed source with a standard SQuAD file."""
+    name = names[key] if names[key] in record else key
+    return record[name] if required else record.get(name)
+
+
+def _rows_from_squad_json(
+    document: Any, path: Path, columns: Mapping[str, str] | None = None
+) -> ParsedRows:
     """Flatten the SQuAD layout; a missing id becomes ``generated-<article>-<paragraph>-<q>``
-    and a missing title ``article_<n>``, positions that do not change between reads."""
+    and a missing title ``article_<n>``, positions that do not change between reads.
+    ``columns`` renames the fields of articles, paragraphs and questions where the file
+    uses the new name (``data``, ``paragraphs`` and ``qas`` are the layout itself)."""
+    names = _column_names(columns)
     if not isinstance(document, dict) or not isinstance(document.get("data"), list):
         raise DatasetError(
             f"{path}: expected the SQuAD JSON layout {{'data': [{{'title', 'paragraphs': "
@@ -209,17 +269,17 @@ def _rows_from_squad_json(document: Any, path: Path) -> ParsedRows:
     generated_titles = 0
     for a, article in enumerate(document["data"]):
         try:
-            title = _given(article.get("title"))
+            title = _given(_field(article, names, "title"))
             if title is None:
                 title = f"article_{a}"
                 generated_titles += sum(len(p["qas"]) for p in article["paragraphs"])
             for p, paragraph in enumerate(article["paragraphs"]):
-                context = _text(paragraph["context"], "context")
+                context = _text(_field(paragraph, names, "context", required=True), "context")
                 for q, qa in enumerate(paragraph["qas"]):
-                    impossible = bool(qa.get("is_impossible", False))
-                    unknown = "answers" not in qa and not impossible
-                    answers = qa["answers"] if "answers" in qa else []
-                    question_id = _given(qa.get("id"))
+                    impossible = _flag(_field(qa, names, "is_impossible"), "is_impossible")
+                    answers = _field(qa, names, "answers")
+                    unknown = answers is None and not impossible
+                    question_id = _given(_field(qa, names, "id"))
                     if question_id is None:
                         missing.append((len(rows), f"generated-{a}-{p}-{q}"))
                     rows.append(
@@ -228,17 +288,23 @@ def _rows_from_squad_json(document: Any, path: Path) -> ParsedRows:
                             "id": question_id,
                             "title": title,
                             "context": context,
-                            "question": _text(qa["question"], "question"),
+                            "question": _text(
+                                _field(qa, names, "question", required=True), "question"
+                            ),
                             "answers": _answer_lists(
-                                (x["text"] for x in answers),
-                                (x["answer_start"] for x in answers),
+                                [_field(x, names, "text", required=True) for x in answers or []],
+                                [
+                                    _field(x, names, "answer_start", required=True)
+                                    for x in answers or []
+                                ],
                                 impossible,
                             ),
                         }
                     )
         except (KeyError, TypeError, ValueError, AttributeError) as error:
+            what = f"missing key {error}" if isinstance(error, KeyError) else str(error)
             raise DatasetError(
-                f"{path}: article {a} is malformed (missing or wrong key {error}); "
+                f"{path}: article {a} is malformed ({what}); "
                 "every paragraph needs 'context' and 'qas', every question 'question' "
                 "and 'answers' with 'text' and 'answer_start'"
             ) from error
@@ -258,7 +324,7 @@ def _row_from_record(record: Mapping[str, Any], names: Mapping[str, str]) -> QAR
     list of ``{"text", "answer_start"}`` (SQuAD JSON's). A record without ``answers`` is a
     question whose answers are unknown (a pool to be labeled).
     """
-    impossible = bool(record.get(names["is_impossible"]))
+    impossible = _flag(record.get(names["is_impossible"]), names["is_impossible"])
     unknown = names["answers"] not in record and not impossible
     answers = record.get(names["answers"]) or []
     text, start = names["text"], names["answer_start"]
@@ -299,7 +365,7 @@ FlatRecord = tuple[str, int, Callable[[], Any]]
 
 def _jsonl_records(text: str) -> Iterator[FlatRecord]:
     """One question per non-empty line, parsed when read (so the error names its line)."""
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(text.split("\n"), start=1):
         if line.strip():
             yield "line", number, functools.partial(json.loads, line)
 
@@ -333,7 +399,7 @@ def _rows_from_records(
 def _not_json_error(path: Path, text: str, error: json.JSONDecodeError) -> DatasetError | None:
     """The whole-document JSON error, when the file is not JSONL either (its first line is
     no JSON), so a broken pretty-printed SQuAD file is not reported as a bad JSONL line 1."""
-    first_line = next(line for line in text.splitlines() if line.strip())
+    first_line = next(line for line in text.split("\n") if line.strip())
     try:
         json.loads(first_line)
     except json.JSONDecodeError:
@@ -349,8 +415,7 @@ def read_qa_records(
     path: str | os.PathLike[str], columns: Mapping[str, str] | None = None
 ) -> ParsedRows:
     """Read a SQuAD-layout JSON, a JSON list of flat records or a JSONL file (each optionally
-    gzipped), with what was generated; ``columns`` renames flat records' keys (SQuAD JSON has
-    fixed names)."""
+    gzipped), with what was generated; ``columns`` renames the records' keys."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"dataset file not found: {path}")
@@ -366,7 +431,7 @@ def read_qa_records(
         document = None
     question_key = _column_names(columns)["question"]
     if isinstance(document, dict) and question_key not in document:
-        return _rows_from_squad_json(document, path)
+        return _rows_from_squad_json(document, path, columns)
     if isinstance(document, list):
         return _rows_from_records(_listed_records(document), path, columns)
     return _rows_from_records(_jsonl_records(text), path, columns)  # one-line JSONL: a dict
@@ -564,6 +629,8 @@ def _local_path(file: str, key: str) -> Iterator[Path]:
     """The file on disk; ``pkg://<package>/<path>`` is a file inside an installed package."""
     if not file.startswith(PACKAGE_SCHEME):
         path = Path(file)
+        if path.is_dir():
+            raise DatasetError(f"{key}={file}: a folder, not a file; give the data file in it")
         if not path.is_file():
             raise DatasetError(f"{key}={file}: file not found (cwd: {Path.cwd()})")
         yield path

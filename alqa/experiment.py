@@ -135,7 +135,7 @@ def build_experiment(
     oracle = oracle or GoldOracle()
     pool, evaluation = load_data(cfg.dataset, settings.seed)
     pool = oracle.prepare(pool, evaluation)
-    settings.budget.validate(len(pool))
+    settings.budget.validate(len(pool), pool_capped=cfg.dataset.get("pool_size") is not None)
     tokenizer = load_tokenizer(cfg.model)
     torch.manual_seed(settings.seed)
     model = build_model(cfg.model, tokenizer)

@@ -29,7 +29,8 @@ from alqa.features import TokenizedQA
 log = logging.getLogger(__name__)
 
 #: bump when TokenizedQA or the tokenisation changes, so old cache files are not read
-FORMAT = 3  # 2: over-long questions cut to fit; 3: answer targets and offsets past spaces/marks
+FORMAT = 4  # 2: over-long questions cut to fit; 3: answer targets and offsets past spaces/marks;
+# 4: trailing zero-width and control characters left out of answer targets
 
 
 #: fingerprint digests by tokenizer object: a run keys its pool and its eval set with one

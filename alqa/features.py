@@ -70,14 +70,22 @@ def _uncovered_lead(char: str) -> bool:
     return char.isspace() or unicodedata.category(char) in ("Mn", "Cf", "Cc")
 
 
+def _uncovered_tail(char: str) -> bool:
+    """A space, or a control or zero-width character (a right-to-left mark ending Arabic or
+    Hebrew text): no token ends there. A trailing combining mark is covered instead (see
+    :func:`cover_trailing_marks`)."""
+    return char.isspace() or unicodedata.category(char) in ("Cf", "Cc")
+
+
 def answer_char_span(context: str, start: int, text: str) -> tuple[int, int]:
     """The answer's characters [start, end) in the context, without the whitespace some
-    exports keep around an answer (" Paris"), nor a stray combining mark it starts with: the
-    model can only point at tokens, and the answer's tokens start at its first word."""
+    exports keep around an answer (" Paris"), a stray combining mark it starts with, nor a
+    zero-width or control character at either end: the model can only point at tokens, and
+    the answer's tokens start at its first word and end at its last."""
     end = start + len(text)
     while start < end and _uncovered_lead(context[start]):
         start += 1
-    while end > start and context[end - 1 : end].isspace():
+    while end > start and _uncovered_tail(context[end - 1]):
         end -= 1
     return start, end
 

@@ -102,6 +102,21 @@ def test_a_clean_file_logs_one_info_line(tiny_data, caplog):
         ),
         ('{"id": "a", "question": "q"}\nnot json\n', "line 1"),
         ('{"id": "a", "question": "q", "context": 3, "answers": []}\n', "line 1"),
+        (
+            '{"id": "a", "question": "q", "context": "cab", "answers": {"text": "ab", '
+            '"answer_start": 1}}\n',
+            "must be lists",
+        ),
+        (
+            '{"id": "a", "question": "q", "context": "cab", "answers": {"text": ["ab", "c"], '
+            '"answer_start": [1]}}\n',
+            "2 texts but 1 answer_start",
+        ),
+        (
+            '{"data": [{"paragraphs": [{"context": "c", "qas": [{"question": "q", '
+            '"is_impossible": "maybe", "answers": []}]}]}]}',
+            "is_impossible must be true or false, got 'maybe'",
+        ),
         ("", "empty"),
     ],
 )
@@ -120,8 +135,10 @@ def test_malformed_files_name_the_file_and_the_problem(tmp_path, content, messag
         ("Café".encode("latin-1"), r"not UTF-8 text \(byte 0xe9 at offset 3\)"),
         (gzip.compress(b'{"data": []}', mtime=0)[:15], "a damaged gzip file"),
         (b'{\n  "version": "1.1",\n  "data": [\n    {"title": "t",}\n  ]\n}\n', "line 4, column"),
+        ('{"data": []}'.encode("utf-16"), "UTF-16 text.*iconv -f utf-16"),
+        (b"\xfd7zXZ\x00\x00\x04", "xz-compressed.*xz -d"),
     ],
-    ids=["latin-1", "damaged-gzip", "broken-pretty-json"],
+    ids=["latin-1", "damaged-gzip", "broken-pretty-json", "utf-16", "xz"],
 )
 def test_undecodable_files_are_refused_in_one_line(tmp_path, content, message):
     path = tmp_path / "broken.json.gz"
@@ -153,6 +170,8 @@ def test_gzip_is_told_by_content_and_a_json_list_of_records_reads_like_jsonl(tmp
 def test_missing_file_names_the_config_key(tmp_path):
     with pytest.raises(DatasetError, match=r"dataset.eval_file=.*not found"):
         load_split(str(tmp_path / "nope.json"), None, "validation", "dataset.eval_file")
+    with pytest.raises(DatasetError, match=r"dataset.eval_file=.*a folder, not a file"):
+        load_split(str(tmp_path), None, "validation", "dataset.eval_file")
 
 
 def test_offline_without_files_says_how_to_pass_them_with_placeholders(monkeypatch):
@@ -485,3 +504,51 @@ def test_evaluation_questions_also_in_the_pool_are_warned_of_whatever_their_ids(
     warned = [r.getMessage() for r in caplog.records if "also in the pool" in r.getMessage()]
     shared = len(paragraph["qas"])
     assert warned and warned[0].startswith(f"{shared} of the {shared} evaluation questions")
+
+
+@pytest.mark.parametrize(
+    ("flag", "unanswerable"),
+    [
+        (False, False),
+        ("False", False),
+        ("false", False),
+        (0, False),
+        ("no", False),
+        (True, True),
+        ("True", True),
+        (1, True),
+        ("yes", True),
+    ],
+)
+def test_is_impossible_written_as_text_or_a_number_is_read_as_a_truth_value(
+    tmp_path, flag, unanswerable
+):
+    context = "Paris is the capital of France."
+    record = {**flat("a", context, "Paris"), "is_impossible": flag}
+    jsonl = tmp_path / "d.jsonl"
+    jsonl.write_text(json.dumps(record) + "\n")
+    squad = squad_file(
+        tmp_path, [(context, [question("a", context, "q?", "Paris", is_impossible=flag)])]
+    )
+    for path in (jsonl, squad):
+        answers = read_qa_file(path)[0]["answers"]
+        assert answers["text"] == ([] if unanswerable else ["Paris"])
+
+
+def test_jsonl_lines_end_at_newlines_only_not_at_unicode_line_separators(tmp_path):
+    contexts = ["Paris\u2028is the capital.", "Rome\x85is old.", "Oslo\u2029is cold."]
+    path = tmp_path / "d.jsonl"
+    records = [flat(f"q{i}", c, c[:4]) for i, c in enumerate(contexts)]
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in records) + "\n")
+    rows = read_qa_file(path)
+    assert [r["context"] for r in rows] == contexts
+
+
+def test_columns_rename_a_squad_layout_files_fields_and_standard_names_still_read(tmp_path):
+    context = "Paris is the capital of France."
+    renamed = {"qid": "x1", "query": "capital?", "answers": [{"text": "Paris", "answer_start": 0}]}
+    path = squad_file(
+        tmp_path, [(context, [renamed, question("x2", context, "country?", "France")])]
+    )
+    rows = read_qa_records(path, columns={"id": "qid", "question": "query"}).rows
+    assert [(r["id"], r["question"]) for r in rows] == [("x1", "capital?"), ("x2", "country?")]

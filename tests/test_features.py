@@ -164,6 +164,19 @@ def test_an_answer_ending_in_a_combining_accent_keeps_it(tokenizer, context, ans
     assert bool((ends[:-1] <= starts[1:]).all())  # tokens still never overlap
 
 
+@pytest.mark.parametrize(
+    "answer", ["Paris\u200b", "Paris\u200f", "Paris\x07"], ids=["zwsp", "rlm", "bell"]
+)
+def test_an_answer_ending_in_a_character_no_token_covers_at_the_context_end_is_labeled(
+    tokenizer, answer
+):
+    context = "They went to " + answer  # the answer closes the context (common with RTL marks)
+    features = tokenize_questions(
+        [one_question(context, answer, context.index(answer))], tokenizer, 64, 16
+    )
+    assert labeled_text(features, 0, context) == "Paris"
+
+
 def test_offsets_mark_only_context_tokens_and_windows_belong_to_their_question(tokenizer):
     rows = word_answers(CONTEXT)[:6]
     features = tokenize_questions(rows, tokenizer, MAX_LENGTH, STRIDE)
