@@ -61,3 +61,17 @@ def test_power_shifts_negative_scores_instead_of_failing():
 def test_unknown_mode_names_the_choices():
     with pytest.raises(ValueError, match="topk, power, softmax, softrank"):
         stochastic_batch(SCORES, 1, "greedy", 1.0, np.random.default_rng(0))
+
+
+@pytest.mark.parametrize("mode", ["softmax", "power", "softrank"])
+def test_unscored_candidates_are_drawn_only_once_every_scored_one_is_taken(mode):
+    """−inf marks a candidate left out of scoring (strategy.mc_candidates): never drawn
+    before a scored one, however the batch is sampled."""
+    scores = np.full(200, -np.inf)
+    scored = np.arange(0, 200, 10)  # 20 scored candidates among 200
+    scores[scored] = np.linspace(0.1, 2.0, len(scored))
+    for seed in range(5):
+        picks = stochastic_batch(scores, 10, mode, 1.0, np.random.default_rng(seed))
+        assert set(picks.tolist()) <= set(scored.tolist())
+    all_scored_then_more = stochastic_batch(scores, 25, mode, 1.0, np.random.default_rng(0))
+    assert set(all_scored_then_more[:20].tolist()) == set(scored.tolist())

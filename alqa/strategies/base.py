@@ -91,7 +91,8 @@ def stochastic_batch(
 
     ``softmax``: p ∝ exp(β·s); ``power``: p ∝ s^β (scores must be ≥ 0; shifted if not);
     ``softrank``: p ∝ rank^−β (rank 1 = best). Sampling without replacement uses the Gumbel
-    top-k trick, which equals sequential sampling from p without replacement.
+    top-k trick, which equals sequential sampling from p without replacement. A score of +inf
+    is taken first, one of −inf (a candidate left unscored) only once all others are taken.
     """
     scores = np.asarray(scores, dtype=np.float64)
     if mode == "topk":
@@ -113,6 +114,7 @@ def stochastic_batch(
     else:
         raise ValueError(f"strategy.batch={mode!r} is unknown; use one of {', '.join(BATCH_MODES)}")
     log_weights[certain_first] = np.inf
+    log_weights[scores == -np.inf] = -np.inf  # not scored (e.g. past mc_candidates): last
     perturbed = log_weights + rng.gumbel(size=len(scores))
     return np.argsort(-perturbed, kind="stable")[:k]
 
