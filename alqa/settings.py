@@ -34,7 +34,7 @@ def _allowed(meta: dict[str, Any]) -> str:
     return f"≤ {high}"
 
 
-def _coerce(key: str, kind: str, value: Any) -> Any:
+def coerce_value(key: str, kind: str, value: Any) -> Any:
     """The value as the field's type, or a ConfigError naming ``key``."""
     if kind == "bool":
         if isinstance(value, bool):
@@ -89,7 +89,7 @@ def read_section(cls: type, section: Any, prefix: str, *, strict: bool = True) -
             if spec.default is dataclasses.MISSING:
                 raise ConfigError(f"{key} is required")
             continue
-        value = _coerce(key, str(spec.type), raw)
+        value = coerce_value(key, str(spec.type), raw)
         _check_range(key, value, spec.metadata)
         values[spec.name] = value
     return cls(**values)

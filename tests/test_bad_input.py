@@ -71,14 +71,15 @@ def test_a_bad_value_is_said_once_and_leaves_no_empty_run_folder(tmp_path):
         ("budget.per_round=0", "budget.per_round"),
         ("budget.initial=-3", "budget.initial"),
         ("budget.quota=-1", "budget.quota"),
-        ("budget.quota=500", "budget.initial + budget.quota"),
+        ("budget.quota=500", "or use a larger pool"),
+        ("budget.quota=500 dataset.pool_size=100", "or raise dataset.pool_size"),
         ("budget.per_round=x", "budget.per_round"),
     ],
 )
 def test_impossible_budget_names_the_key_before_any_training(
     tiny_data, tmp_path, capsys, override, key
 ):
-    assert fail(tmp_path, override, data=tiny_data) == 2
+    assert fail(tmp_path, *override.split(), data=tiny_data) == 2
     assert key in capsys.readouterr().err
     assert not (tmp_path / "results.json").exists()
     assert not (tmp_path / "al_state.json").exists()
@@ -90,6 +91,11 @@ BAD_VALUES = [
     ("strategy=bald strategy.mc_passes=0", "strategy.mc_passes"),
     ("strategy=kcenter_pca strategy.pca_dim=0", "strategy.pca_dim"),
     ("+strategy.foo=1", "strategy.foo is not a setting of margin"),
+    ("strategy=bald strategy.attention_dropout=off", "strategy.attention_dropout must be true or"),
+    ("strategy=bald strategy.mc_passes=2.5", "strategy.mc_passes must be a whole number"),
+    ("strategy.batch=softmax strategy.beta=inf", "strategy.beta must be a finite number"),
+    ("strategy.beta=abc", "strategy.beta must be a finite number, got 'abc'"),
+    ("strategy=loss_prediction strategy.detach_features=no", "strategy.detach_features must be"),
     ("+budget.intial=20", "budget.intial is not a setting of budget; its settings: initial,"),
     ("+train.lr=5", "train.lr is not a setting of train; its settings: learning_rate,"),
     ("+scoring.nbest=3", "scoring.nbest is not a setting of scoring; its settings: n_best,"),

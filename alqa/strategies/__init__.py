@@ -12,7 +12,7 @@ import hydra.utils
 from hydra.errors import InstantiationException
 from omegaconf import OmegaConf
 
-from alqa.settings import ConfigError
+from alqa.settings import ConfigError, coerce_value
 from alqa.state import PseudoLabels
 from alqa.strategies.base import (
     QueryContext,
@@ -72,6 +72,40 @@ def _settings_error(error: Exception, target: str) -> ConfigError:
     return ConfigError(str(error))
 
 
+def _coerce_setting(key: str, annotation: str, value: Any) -> Any:
+    """A strategy setting as its constructor's type hint says (``int``, ``float | None``,
+    ``list[int] | None``...): ``attention_dropout=off`` is no bool, ``mc_passes=2.5`` no
+    count, ``beta=inf`` no temperature; unchecked, each would run as something else."""
+    kinds = [part.strip() for part in annotation.split("|")]
+    if value is None and "None" in kinds:
+        return None
+    kind = next((k for k in kinds if k != "None"), "")
+    if kind.startswith("list[") and kind.endswith("]"):
+        if not isinstance(value, list):
+            raise ConfigError(f"{key} must be a list, got {value!r}")
+        return [coerce_value(f"{key}[{i}]", kind[5:-1], v) for i, v in enumerate(value)]
+    if kind in ("bool", "int", "float", "str"):
+        return coerce_value(key, kind, value)
+    return value
+
+
+def _typed_settings(params: dict[str, Any]) -> dict[str, Any]:
+    """The config's settings checked against the strategy class's constructor hints."""
+    try:
+        cls = hydra.utils.get_class(params["_target_"])
+    except (ImportError, ValueError, AttributeError):
+        return params  # _instantiate names the bad target
+    hints = {
+        name: (hint.__name__ if isinstance(hint, type) else str(hint))
+        for name, parameter in inspect.signature(cls, eval_str=False).parameters.items()
+        if (hint := parameter.annotation) is not inspect.Parameter.empty
+    }
+    return {
+        name: _coerce_setting(f"strategy.{name}", hints[name], value) if name in hints else value
+        for name, value in params.items()
+    }
+
+
 def _instantiate(params: dict[str, Any]) -> QueryStrategy:
     target = str(params.get("_target_") or "")
     if not target:
@@ -101,7 +135,7 @@ def build_strategy(strategy_cfg: Any) -> QueryStrategy:
         else dict(strategy_cfg)
     )
     name = params.pop("name", None)
-    strategy = _instantiate(params)
+    strategy = _instantiate(_typed_settings(params))
     if name is not None and name != strategy.name:
         raise UnknownStrategyError(
             f"strategy.name={name!r} contradicts strategy._target_={params['_target_']} "
