@@ -17,7 +17,9 @@ again on resume.
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -25,14 +27,14 @@ import numpy as np
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from alqa.atomic import atomic_save_torch
+from alqa.atomic import atomic_save_torch, read_json
 from alqa.budget import PLAN_KEYS, Budget, replan_problem
 from alqa.experiment import Experiment, build_experiment
 from alqa.loggers import RunLogger
 from alqa.oracle import OracleError, Question, Waiting, build_oracle
 from alqa.oracle.predictions import best_predictions
 from alqa.oracle.reveal import reveal_answers
-from alqa.results import results_document, write_results
+from alqa.results import RESULTS_FILE, results_document, write_results
 from alqa.rounds import run_round
 from alqa.run_settings import RunSettings
 from alqa.settings import EXECUTION_KEYS
@@ -112,6 +114,7 @@ class ActiveLearningRun:
             raise ResumeError(str(error)) from error
         if state is None:
             return None
+        self.settle_model_file(state)
         changed = differences(identity(state.config), identity(self.config))
         if changed:
             raise ResumeError(
@@ -229,12 +232,42 @@ class ActiveLearningRun:
         return results
 
     def save(self, state: RunState, experiment: Experiment) -> dict[str, Any]:
-        """Write the round's state and results atomically (and the model for warm starts)."""
+        """Write the round's state and results atomically (and the model for warm starts).
+
+        The model goes first to a file named for the state it belongs to, and takes the name
+        ``model_last.pt`` only once that state is on disk: a kill in between must not leave
+        a newer model beside an older state (the round would be retrained from its own end).
+        """
+        pending = self.run_dir / f"{MODEL_FILE}.round{len(state.rounds)}"
         if self.settings.train.warm_start and not state.finished:
-            atomic_save_torch(self.run_dir / MODEL_FILE, experiment.model.state_dict())
+            atomic_save_torch(pending, experiment.model.state_dict())
         save_state(self.run_dir, state)
+        if pending.exists():
+            os.replace(pending, self.run_dir / MODEL_FILE)
         results = results_document(state, self.planned_rounds)
         write_results(self.run_dir, results)
+        return results
+
+    def settle_model_file(self, state: RunState) -> None:
+        """Finish a save a kill interrupted: a model saved for the stored state becomes
+        ``model_last.pt``; one saved for a state that never reached the disk is dropped."""
+        for pending in self.run_dir.glob(f"{MODEL_FILE}.round*"):
+            if pending.name == f"{MODEL_FILE}.round{len(state.rounds)}":
+                os.replace(pending, self.run_dir / MODEL_FILE)
+            else:
+                pending.unlink()
+
+    def refresh_results(self, state: RunState) -> dict[str, Any]:
+        """The results of a finished run, rewritten when the file on disk does not say them
+        (a kill between the state and the results, or a hand-edited file)."""
+        results = results_document(state, self.planned_rounds)
+        try:
+            on_disk = read_json(self.run_dir / RESULTS_FILE)
+        except (OSError, ValueError):
+            on_disk = None
+        if on_disk != json.loads(json.dumps(results)):  # as JSON: tuples read back as lists
+            log.info("%s: results.json rewritten from the saved state", self.run_dir)
+            write_results(self.run_dir, results)
         return results
 
     def run(self) -> dict[str, Any]:
@@ -242,7 +275,7 @@ class ActiveLearningRun:
         if state is not None and state.finished:
             if len(state.rounds) >= self.planned_rounds:
                 log.info("%s holds a finished run; leaving it as it is", self.run_dir)
-                return results_document(state, self.planned_rounds)
+                return self.refresh_results(state)
             self.reopen(state)
         experiment = build_experiment(self.cfg, self.settings, self.strategy, self.oracle)
         rng = np.random.default_rng(self.settings.seed)

@@ -214,3 +214,42 @@ def test_a_process_killed_mid_run_resumes_with_the_same_picks(tiny_data, tmp_pat
         r["selected_ids"] for r in uninterrupted["rounds"]
     ]
     assert after["rounds"][: len(partial["rounds"])] == partial["rounds"]  # kept, not redone
+
+
+def test_a_kill_between_the_warm_model_and_the_state_resumes_from_the_right_model(
+    tiny_data, tmp_path, monkeypatch
+):
+    """The model of round 1 is on disk, its state is not: round 1 must be retrained from
+    round 0's model, not from its own end."""
+    import alqa.loop
+
+    extra = ("strategy=margin", "train.warm_start=true", "train.epochs=2")
+    uninterrupted = run_tiny(tiny_data, tmp_path / "full", *extra)
+    save = alqa.loop.save_state
+
+    def die_before_round_one_is_saved(run_dir, state):
+        if len(state.rounds) == 2:
+            raise SimulatedKill("killed after the model, before the state")
+        save(run_dir, state)
+
+    killed_dir = tmp_path / "killed"
+    with monkeypatch.context() as patch:
+        patch.setattr(alqa.loop, "save_state", die_before_round_one_is_saved)
+        with pytest.raises(SimulatedKill):
+            run_tiny(tiny_data, killed_dir, *extra)
+    assert list(killed_dir.glob("model_last.pt.round*"))  # the interrupted save's model
+    resumed = run_tiny(tiny_data, killed_dir, *extra)
+    assert comparable(resumed) == comparable(uninterrupted)
+    assert not list(killed_dir.glob("model_last.pt.round*"))
+
+
+@pytest.mark.parametrize("damage", ["one_round_short", "not_json"])
+def test_rerunning_a_finished_run_restores_its_results_file(tiny_data, tmp_path, damage):
+    first = run_tiny(tiny_data, tmp_path, "strategy=random")
+    results = tmp_path / "results.json"
+    if damage == "one_round_short":
+        results.write_text(json.dumps({**first, "rounds": first["rounds"][:-1], "finished": False}))
+    else:
+        results.write_text("{broken")
+    again = run_tiny(tiny_data, tmp_path, "strategy=random")
+    assert json.loads(results.read_text()) == json.loads(json.dumps(first)) == again
