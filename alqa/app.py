@@ -12,6 +12,7 @@ and exits with status 3 (:data:`EXIT_WAITING`), so a script can tell "waiting" f
 
 from __future__ import annotations
 
+import errno
 import logging
 import shutil
 import sys
@@ -47,9 +48,29 @@ USER_ERRORS = (
 EXIT_WAITING = 3
 
 
+#: what a full disk, a quota or a folder alqa may not write to raise: the user's to fix
+STORAGE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EROFS, errno.EPERM})
+
+
+def is_storage_error(error: BaseException) -> bool:
+    return isinstance(error, OSError) and error.errno in STORAGE_ERRNOS
+
+
 def is_user_error(error: BaseException) -> bool:
-    """Errors the user fixes by changing the command line, not the code."""
-    return isinstance(error, USER_ERRORS)
+    """Errors the user fixes by changing the command line (or the disk), not the code."""
+    return isinstance(error, USER_ERRORS) or is_storage_error(error)
+
+
+def user_message(error: BaseException) -> str:
+    """The one line for a user error; a storage error says where and that rounds are kept
+    (every file is written atomically, so the last saved round is whole)."""
+    if not (isinstance(error, OSError) and is_storage_error(error)):
+        return str(error)
+    where = error.filename or "the run folder"
+    return (
+        f"cannot write {where}: {error.strerror}; free space or fix its permissions and rerun "
+        "the same command (finished rounds are kept), or choose another hydra.run.dir="
+    )
 
 
 def record_in_log_files(message: str) -> None:
@@ -130,14 +151,15 @@ def run_from_config(cfg: DictConfig, run_dir: Path | None = None) -> float | Non
             log.error(
                 "job failed: %s: %s (details in %s); the sweep goes on",
                 type(error).__name__,
-                error,
+                user_message(error),
                 path,
                 exc_info=not is_user_error(error),
             )
             return None
         if is_user_error(error):
-            record_in_log_files(str(error))
-            print(f"alqa: error: {error}", file=sys.stderr)
+            message = user_message(error)
+            record_in_log_files(message)
+            print(f"alqa: error: {message}", file=sys.stderr)
             remove_if_untouched(run_dir)
             raise SystemExit(EXIT_USER_ERROR) from None
         raise

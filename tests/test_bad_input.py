@@ -211,3 +211,29 @@ def test_ctrl_c_says_how_to_resume_in_one_line_and_keeps_the_finished_rounds(
         "(finished rounds are kept)"
     ]
     assert len(json.loads((tmp_path / "results.json").read_text())["rounds"]) == 1
+
+
+def test_a_full_disk_is_one_line_exit_2_and_the_finished_rounds_resume(
+    tiny_data, tmp_path, capsys, monkeypatch
+):
+    import errno
+
+    import alqa.loop
+
+    extra = ("strategy=margin",)
+    cfg = compose(tiny_overrides(tiny_data, *extra))
+    uninterrupted = run_from_config(cfg, run_dir=tmp_path / "full")
+    save = alqa.loop.save_state
+
+    def disk_full_at_round_one(run_dir, state):
+        if len(state.rounds) == 2:
+            raise OSError(errno.ENOSPC, "No space left on device", str(run_dir / "x.tmp"))
+        save(run_dir, state)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(alqa.loop, "save_state", disk_full_at_round_one)
+        assert fail(tmp_path / "run", *extra, data=tiny_data) == 2
+    errors = [line for line in capsys.readouterr().err.splitlines() if "alqa: error" in line]
+    assert len(errors) == 1 and errors[0].startswith("alqa: error: cannot write ")
+    assert "No space left on device" in errors[0] and "finished rounds are kept" in errors[0]
+    assert run_from_config(cfg, run_dir=tmp_path / "run") == uninterrupted
