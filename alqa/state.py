@@ -92,6 +92,30 @@ class LastRoundStart:
         return cls(PendingQuery.from_json(document["pending"]), document["rng_state"])
 
 
+#: the JSON type of each required field of a stored state: a hand edit that breaks one
+#: (``"rounds": "x"``) is refused on reading, not met as a crash deep in the results code
+STATE_SHAPES = {
+    "config": dict,
+    "pending": dict,
+    "rng_state": dict,
+    "rounds": list,
+    "labeled_ids": list,
+    "finished": bool,
+}
+
+
+def _check_shapes(document: Any) -> None:
+    if not isinstance(document, dict):
+        raise TypeError("the document is not a JSON object")
+    for key, kind in STATE_SHAPES.items():
+        if key in document and not isinstance(document[key], kind):
+            raise TypeError(f"'{key}' is not a JSON {'object' if kind is dict else kind.__name__}")
+    if not all(isinstance(r, dict) for r in document.get("rounds", [])):
+        raise TypeError("'rounds' is not a list of objects")
+    if not all(isinstance(q, str) for q in document.get("labeled_ids", [])):
+        raise TypeError("'labeled_ids' is not a list of question ids")
+
+
 @dataclass
 class RunState:
     """Everything a resumed run needs to continue exactly where the killed one stopped."""
@@ -122,7 +146,7 @@ class RunState:
 
     @classmethod
     def from_json(cls, document: dict[str, Any], path: Path) -> RunState:
-        version = document.get("format", 1)
+        version = document.get("format", 1) if isinstance(document, dict) else 1
         if not isinstance(version, int) or version > STATE_FORMAT:
             raise StateFormatError(
                 f"{path} has state format {version!r}, newer than this alqa reads "
@@ -130,6 +154,7 @@ class RunState:
                 "(hydra.run.dir=...)"
             )
         try:
+            _check_shapes(document)
             return cls(
                 config=document["config"],
                 pending=PendingQuery.from_json(document["pending"]),
@@ -146,8 +171,9 @@ class RunState:
                 last_round_start=LastRoundStart.from_json(document.get("last_round_start")),
             )
         except (KeyError, TypeError) as error:
+            what = f"missing {error}" if isinstance(error, KeyError) else f"malformed: {error}"
             raise StateFormatError(
-                f"{path} is not a readable alqa state (missing or malformed {error}); move it "
+                f"{path} is not a readable alqa state ({what}); move it "
                 "away to start over, or start a new run in another directory (hydra.run.dir=...)"
             ) from error
 

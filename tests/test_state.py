@@ -102,11 +102,28 @@ def test_the_first_format_still_resumes(tmp_path):
     assert state.finished is False
 
 
+#: the required fields of a stored state, each well formed
+WHOLE = {
+    "format": STATE_FORMAT,
+    "config": {},
+    "pending": {"selected_ids": []},
+    "rng_state": {},
+    "rounds": [],
+    "labeled_ids": [],
+    "finished": False,
+}
+
+
 @pytest.mark.parametrize(
     ("document", "message"),
     [
         ({"format": STATE_FORMAT + 1}, "newer than this alqa reads"),
         ({"format": STATE_FORMAT, "config": {}}, "not a readable alqa state"),
+        ([1, 2], "not a readable alqa state .malformed: the document is not a JSON object"),
+        ({**WHOLE, "rounds": "x"}, "malformed: 'rounds' is not a JSON list"),
+        ({**WHOLE, "rounds": [1]}, "'rounds' is not a list of objects"),
+        ({**WHOLE, "finished": "no"}, "'finished' is not a JSON bool"),
+        ({**WHOLE, "labeled_ids": [None]}, "'labeled_ids' is not a list of question ids"),
     ],
 )
 def test_unreadable_states_are_refused_with_what_to_do(tmp_path, document, message):
