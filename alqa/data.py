@@ -98,6 +98,7 @@ class LoadCounts:
     generated_titles: int = 0
     partly_misplaced: int = 0  # kept: another answer is in place
     with_empty_answers: int = 0  # empty answer texts, read as "no answer"
+    blank: list[str] = field(default_factory=list)  # dropped: no question or no context
 
     def summary(self, source: str) -> str:
         """One line with every count; the first few affected ids where something changed."""
@@ -121,6 +122,11 @@ class LoadCounts:
                 f"kept {self.partly_misplaced} questions with some answers misplaced (an "
                 "answer in place is the first; the others still count as reference texts)"
             )
+        if self.blank:
+            parts.append(
+                f"dropped {len(self.blank)} questions with an empty question or context "
+                f"(nothing to ask or to answer from; first: {', '.join(self.blank[:5])})"
+            )
         if self.with_empty_answers:
             parts.append(
                 f"dropped empty answer texts of {self.with_empty_answers} questions (read as "
@@ -131,7 +137,7 @@ class LoadCounts:
     @property
     def level(self) -> int:
         """WARNING when questions were dropped or renamed (the data is not what it says)."""
-        changed = self.misplaced or self.renamed or self.partly_misplaced
+        changed = self.misplaced or self.renamed or self.partly_misplaced or self.blank
         return logging.WARNING if changed or self.with_empty_answers else logging.INFO
 
 
@@ -503,8 +509,12 @@ def validate_rows(
     unique, renamed = _unique_ids(rows)
     kept: list[QARow] = []
     misplaced: list[str] = []
+    blank: list[str] = []
     unanswerable = partly_misplaced = with_empty = 0
     for row in unique:
+        if not row["question"].strip() or not row["context"].strip():
+            blank.append(row["id"])
+            continue
         if answers_unknown(row):
             kept.append(row)  # to be labeled: neither unanswerable nor misplaced
             continue
@@ -527,6 +537,7 @@ def validate_rows(
         generated_titles,
         partly_misplaced,
         with_empty,
+        blank,
     )
     log.log(counts.level, counts.summary(source))
     if not kept:

@@ -552,3 +552,23 @@ def test_columns_rename_a_squad_layout_files_fields_and_standard_names_still_rea
     )
     rows = read_qa_records(path, columns={"id": "qid", "question": "query"}).rows
     assert [(r["id"], r["question"]) for r in rows] == [("x1", "capital?"), ("x2", "country?")]
+
+
+def test_questions_with_an_empty_question_or_context_are_dropped_and_counted(tmp_path, caplog):
+    context = "Paris is the capital of France."
+    blank_question = question("b", context, "  ", "Paris")
+    kept = question("k", context, "capital?", "Paris")
+    path = squad_file(
+        tmp_path,
+        [
+            (context, [blank_question, kept]),
+            (" \n", [{"id": "c", "question": "why?", "answers": []}]),
+        ],
+    )
+    with caplog.at_level(logging.INFO, logger="alqa.data"):
+        rows = load_split(str(path), None, "t", TRAIN_KEY)
+    assert [r["id"] for r in rows] == ["k"]
+    (line,) = summary_lines(caplog)
+    assert line.levelno == logging.WARNING
+    assert "dropped 2 questions with an empty question or context" in line.getMessage()
+    assert "first: b, c" in line.getMessage()
