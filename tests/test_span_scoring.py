@@ -163,6 +163,30 @@ def reference_postprocess(start, end, offsets, n_best, max_answer_length):
     return [k for k, _ in ranked], probs / probs.sum()
 
 
+def assert_each_question_matches_the_reference(
+    start, end, offsets, example_index, num_examples, n_best, max_answer_length
+):
+    """Each question's spans and probabilities as the loop reference gives them for its
+    windows alone, and each span's source window one of its own; returns the spans."""
+    spans = question_spans(
+        start, end, offsets, example_index, num_examples, n_best, max_answer_length
+    )
+    for q in range(num_examples):
+        rows = (example_index == q).nonzero().flatten()
+        keys, probs = reference_postprocess(
+            start[rows].numpy(),
+            end[rows].numpy(),
+            offsets[rows].numpy(),
+            n_best,
+            max_answer_length,
+        )
+        got = list(zip(spans.start_char[q].tolist(), spans.end_char[q].tolist()))[: len(keys)]
+        assert got == keys
+        assert np.allclose(spans.probs[q, : len(keys)].numpy(), probs, atol=1e-5)
+        assert set(spans.feature_index[q, : len(keys)].tolist()) <= set(rows.tolist())
+    return spans
+
+
 def test_matches_a_python_loop_reference_on_random_logits():
     generator = torch.Generator().manual_seed(0)
     num_windows, length = 12, 40
@@ -173,15 +197,7 @@ def test_matches_a_python_loop_reference_on_random_logits():
     offsets[:, :5] = -1
     offsets[:, 38:] = -1
     example_index = torch.tensor([0, 0, 0, 1, 2, 2, 3, 4, 4, 4, 5, 5])
-    spans = question_spans(start, end, offsets, example_index, 6, n_best=7, max_answer_length=6)
-    for q in range(6):
-        rows = (example_index == q).nonzero().flatten()
-        keys, probs = reference_postprocess(
-            start[rows].numpy(), end[rows].numpy(), offsets[rows].numpy(), 7, 6
-        )
-        got = list(zip(spans.start_char[q].tolist(), spans.end_char[q].tolist()))[: len(keys)]
-        assert got == keys
-        assert np.allclose(spans.probs[q, : len(keys)].numpy(), probs, atol=1e-5)
+    assert_each_question_matches_the_reference(start, end, offsets, example_index, 6, 7, 6)
 
 
 def test_one_long_document_among_short_ones_pools_each_question_as_alone():
@@ -197,17 +213,10 @@ def test_one_long_document_among_short_ones_pools_each_question_as_alone():
     offsets = torch.stack([offsets_for(length, 4, 28) + (w % 4) * 20 for w in range(num_windows)])
     offsets[:, :4] = -1
     offsets[:, 28:] = -1
-    spans = question_spans(start, end, offsets, example_index, len(windows_of), 6, 5)
+    spans = assert_each_question_matches_the_reference(
+        start, end, offsets, example_index, len(windows_of), 6, 5
+    )
     assert spans.scores.shape == (len(windows_of), 6)
-    for q in range(len(windows_of)):
-        rows = (example_index == q).nonzero().flatten()
-        keys, probs = reference_postprocess(
-            start[rows].numpy(), end[rows].numpy(), offsets[rows].numpy(), 6, 5
-        )
-        got = list(zip(spans.start_char[q].tolist(), spans.end_char[q].tolist()))[: len(keys)]
-        assert got == keys
-        assert np.allclose(spans.probs[q, : len(keys)].numpy(), probs, atol=1e-5)
-        assert set(spans.feature_index[q, : len(keys)].tolist()) <= set(rows.tolist())
 
 
 def test_random_sampling_is_seeded_and_draws_from_candidates_only():
