@@ -17,6 +17,7 @@ import logging
 import shutil
 import sys
 from pathlib import Path
+from typing import TypeGuard
 
 import hydra
 from omegaconf import DictConfig
@@ -52,7 +53,7 @@ EXIT_WAITING = 3
 STORAGE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EROFS, errno.EPERM})
 
 
-def is_storage_error(error: BaseException) -> bool:
+def is_storage_error(error: BaseException) -> TypeGuard[OSError]:
     return isinstance(error, OSError) and error.errno in STORAGE_ERRNOS
 
 
@@ -64,7 +65,7 @@ def is_user_error(error: BaseException) -> bool:
 def user_message(error: BaseException) -> str:
     """The one line for a user error; a storage error says where and that rounds are kept
     (every file is written atomically, so the last saved round is whole)."""
-    if not (isinstance(error, OSError) and is_storage_error(error)):
+    if not is_storage_error(error):
         return str(error)
     where = error.filename or "the run folder"
     return (

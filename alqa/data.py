@@ -217,8 +217,9 @@ def _flag(value: Any, what: str) -> bool:
         return bool(value)
     if isinstance(value, (int, float)) and value in (0, 1):
         return bool(value)
-    if isinstance(value, str) and value.strip().lower() in _TRUE_WORDS | _FALSE_WORDS:
-        return value.strip().lower() in _TRUE_WORDS
+    word = value.strip().lower() if isinstance(value, str) else None
+    if word in _TRUE_WORDS or word in _FALSE_WORDS:
+        return word in _TRUE_WORDS
     raise ValueError(f"{what} must be true or false, got {value!r}")
 
 
@@ -488,9 +489,7 @@ def check_answers(row: QARow) -> CheckedAnswers:
     """Sort a question's answers so the first (the training target, the oracle's span) is one
     whose text sits at its answer_start; misplaced ones stay after it as references, since
     SQuAD's EM/F1 compare texts only. Empty texts are dropped: they mean "no answer"."""
-    texts, starts = row["answers"]["text"], row["answers"]["answer_start"]
-    if len(texts) != len(starts):
-        return CheckedAnswers({"text": texts, "answer_start": starts}, 0, len(texts), 0)
+    texts, starts = row["answers"]["text"], row["answers"]["answer_start"]  # as long (read so)
     context = row["context"]
     given = [(text, start) for text, start in zip(texts, starts) if text.strip()]
     placed = [start >= 0 and context[start : start + len(text)] == text for text, start in given]

@@ -114,7 +114,6 @@ class ActiveLearningRun:
             raise ResumeError(str(error)) from error
         if state is None:
             return None
-        self.settle_model_file(state)
         changed = differences(identity(state.config), identity(self.config))
         if changed:
             raise ResumeError(
@@ -124,6 +123,7 @@ class ActiveLearningRun:
             )
         self.check_plan(state)
         self.adopt_execution_settings(state)
+        self.settle_model_file(state)  # only for a run this command may go on with
         return state
 
     def adopt_execution_settings(self, state: RunState) -> None:
@@ -238,12 +238,12 @@ class ActiveLearningRun:
         ``model_last.pt`` only once that state is on disk: a kill in between must not leave
         a newer model beside an older state (the round would be retrained from its own end).
         """
-        pending = self.run_dir / f"{MODEL_FILE}.round{len(state.rounds)}"
+        model_of_state = self.run_dir / f"{MODEL_FILE}.round{len(state.rounds)}"
         if self.settings.train.warm_start and not state.finished:
-            atomic_save_torch(pending, experiment.model.state_dict())
+            atomic_save_torch(model_of_state, experiment.model.state_dict())
         save_state(self.run_dir, state)
-        if pending.exists():
-            os.replace(pending, self.run_dir / MODEL_FILE)
+        if model_of_state.exists():
+            os.replace(model_of_state, self.run_dir / MODEL_FILE)
         results = results_document(state, self.planned_rounds)
         write_results(self.run_dir, results)
         return results
@@ -251,11 +251,11 @@ class ActiveLearningRun:
     def settle_model_file(self, state: RunState) -> None:
         """Finish a save a kill interrupted: a model saved for the stored state becomes
         ``model_last.pt``; one saved for a state that never reached the disk is dropped."""
-        for pending in self.run_dir.glob(f"{MODEL_FILE}.round*"):
-            if pending.name == f"{MODEL_FILE}.round{len(state.rounds)}":
-                os.replace(pending, self.run_dir / MODEL_FILE)
+        for saved in self.run_dir.glob(f"{MODEL_FILE}.round*"):
+            if saved.name == f"{MODEL_FILE}.round{len(state.rounds)}":
+                os.replace(saved, self.run_dir / MODEL_FILE)
             else:
-                pending.unlink()
+                saved.unlink()
 
     def refresh_results(self, state: RunState) -> dict[str, Any]:
         """The results of a finished run, rewritten when the file on disk does not say them

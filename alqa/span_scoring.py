@@ -149,7 +149,7 @@ def pool_by_question(
     counts = torch.bincount(example_index, minlength=num_examples)
     groups = _groups_by_window_count(counts, len(example_index))
     if groups is None:
-        return _pool_padded(candidates, example_index, num_examples, n_best)
+        return _pool_padded(candidates, example_index, counts, n_best)
     width = candidates.scores.shape[1]
     pooled = _empty_spans(num_examples, min(n_best, int(counts.max()) * width), candidates)
     local = torch.empty_like(counts)
@@ -157,7 +157,7 @@ def pool_by_question(
         windows = torch.isin(example_index, questions).nonzero().flatten()
         local[questions] = torch.arange(len(questions), device=counts.device)
         part = _pool_padded(
-            _rows_of(candidates, windows), local[example_index[windows]], len(questions), n_best
+            _rows_of(candidates, windows), local[example_index[windows]], counts[questions], n_best
         )
         part.feature_index = torch.where(
             part.feature_index >= 0, windows[part.feature_index.clamp(min=0)], -1
@@ -202,13 +202,14 @@ def _empty_spans(num_examples: int, k: int, like: WindowCandidates) -> QuestionS
 def _pool_padded(
     candidates: WindowCandidates,
     example_index: torch.Tensor,
-    num_examples: int,
+    counts: torch.Tensor,
     n_best: int,
 ) -> QuestionSpans:
-    """:func:`pool_by_question` with every question padded to the most windows any has."""
+    """:func:`pool_by_question` with every question padded to the most windows any has;
+    ``counts[q]`` is question q's number of windows."""
     device = candidates.scores.device
     num_windows, width = candidates.scores.shape
-    counts = torch.bincount(example_index, minlength=num_examples)
+    num_examples = len(counts)
     max_windows = max(int(counts.max()) if num_windows else 1, 1)
     order = torch.sort(example_index, stable=True).indices
     sorted_examples = example_index[order]
